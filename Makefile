@@ -1,0 +1,67 @@
+# Every workflow is a target; each creates .venv first when it is missing. `make` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+NB_BUILD := build/nb
+NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=120 -p tools.nbval_lab -p no:cacheprovider
+
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help test lint unit notebooks labs exports course lab bench clean
+
+help:  ## list the targets (instant)
+	@echo "Neural Network Compression from Scratch. Targets (rough time on a 2-core laptop):"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "Creating $(VENV) from requirements.txt (about 2 minutes the first time)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet -r requirements.txt >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet --no-deps -e . >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@touch $(STAMP)
+
+test: $(STAMP)  ## build .venv if needed, then lint, unit tests and every notebook under nbval (about 6 min)
+	@$(MAKE) --no-print-directory lint unit notebooks
+
+lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated files must be current (10 s)
+	$(PY) -m ruff check .
+	$(PY) -m tools.labgen --check
+	$(PY) -m tools.exports --check
+
+unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks against PyTorch (1 min)
+	$(PY) -m pytest tests -n $(JOBS) -q
+
+notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bottom under nbval (3 min)
+	@rm -rf $(NB_BUILD)
+	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
+	$(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+
+labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
+	$(PY) -m tools.labgen
+
+exports: $(STAMP)  ## regenerate compresslab modules from lecture cells tagged export (5 s)
+	$(PY) -m tools.exports
+
+course: $(STAMP)  ## execute every lecture and solution and render build/site/index.html (2 min)
+	$(PY) -m tools.notebooks course --jobs $(JOBS)
+
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+lab: $(STAMP)  ## open JupyterLab on labs/ (the .py files open as notebooks)
+	@mkdir -p $(LAB_SETTINGS)
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' \
+		> $(LAB_SETTINGS)/overrides.json
+	$(VENV)/bin/jupyter lab --notebook-dir=labs
+
+bench: $(STAMP)  ## time every lecture and solution notebook and print the table (2 min)
+	$(PY) -m tools.bench
+
+clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)
+	rm -rf build .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

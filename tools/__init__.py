@@ -1,0 +1,1 @@
+"""Course tooling: lab generation, exports, notebook building, benchmarks. Not shipped to students."""

@@ -1,0 +1,37 @@
+"""Import a py:percent notebook as a module, so tests can call the functions it defines."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable
+from pathlib import Path
+
+import jupytext
+
+from tools.tags import check_tags
+
+
+def code_cells(path: str | Path, skip_tags: Iterable[str] = ("slow",)) -> list[str]:
+    """Sources of the code cells of ``path`` in order, leaving out cells with any tag in ``skip_tags``."""
+    nb = jupytext.read(path)
+    skip = set(skip_tags)
+    sources = []
+    for cell in nb.cells:
+        tags = set(cell.metadata.get("tags", []))
+        check_tags(tags, where=str(path))
+        if cell.cell_type == "code" and not tags & skip:
+            sources.append(cell.source)
+    return sources
+
+
+def load_module(path: str | Path, skip_tags: Iterable[str] = ("slow",), name: str | None = None) -> types.ModuleType:
+    """Execute the code cells of a notebook (skipping ``skip_tags``) in a fresh module and return it.
+
+    IPython magics are not supported: the cell must be plain Python.
+    """
+    path = Path(path)
+    module = types.ModuleType(name or path.stem, f"Loaded from {path}")
+    module.__file__ = str(path)
+    for index, source in enumerate(code_cells(path, skip_tags)):
+        exec(compile(source, f"{path}[cell {index}]", "exec"), module.__dict__)
+    return module
