@@ -202,6 +202,8 @@ def generate_lab(solution: Path) -> str:
         cells.append(cell)
     tag_raising_cells(cells, stubbed, where)
     nb.cells = cells
+    # Keep tags even when the solution had none (jupytext would otherwise infer a filter that drops them).
+    nb.metadata.setdefault("jupytext", {}).update(cell_metadata_filter="tags,-all", notebook_metadata_filter="-all")
     return jupytext.writes(nb, fmt="py:percent")
 
 
