@@ -143,6 +143,7 @@ def test_every_cell_tag_is_on_the_allow_list(path):
 
 
 def test_tags_are_written_even_when_the_solution_has_none(tmp_path):
-    body = '# %%\ndef f():\n    ### BEGIN SOLUTION\n    ### HINT: Task 1: h\n    return 1\n    ### END SOLUTION\n\n# %%\nf()\n'
+    body = ("# %%\ndef f():\n    ### BEGIN SOLUTION\n    ### HINT: Task 1: h\n    return 1\n    ### END SOLUTION\n"
+            "\n# %%\nf()\n")
     lab = labgen.generate_lab(make_solution(tmp_path, body))
     assert '# %% tags=["raises-exception"]\nf()' in lab
