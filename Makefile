@@ -10,6 +10,8 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=120 -p tools
 
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
+# Tests run two workers on two cores: one thread each, or PyTorch's threads fight over the cores.
+TEST_ENV := OMP_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
 .PHONY: help test lint unit notebooks labs exports course lab bench clean
@@ -35,12 +37,12 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 	$(PY) -m tools.exports --check
 
 unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks against PyTorch (1 min)
-	$(PY) -m pytest tests -n $(JOBS) -q
+	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q
 
 notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bottom under nbval (3 min)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
-	$(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
 
 labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
 	$(PY) -m tools.labgen

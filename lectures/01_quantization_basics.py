@@ -411,6 +411,8 @@ def quantize(x: ArrayLike, scale: ArrayLike, zero_point: ArrayLike, qmin: int, q
     if qmin >= qmax:
         raise ValueError(f"qmin must be smaller than qmax, got qmin={qmin}, qmax={qmax}")
     x = _real_array(x).astype(np.float32)
+    if np.any(np.isnan(x)):
+        raise ValueError("x contains NaN, which has no integer code")
     scale32 = _scale_float32(scale)
     zero_point = _zero_point_int64(zero_point)
     if np.any(zero_point < qmin) or np.any(zero_point > qmax):

@@ -54,7 +54,8 @@ def write_ipynb(sources_: list[Path], out_dir: Path) -> list[Path]:
 def execute(source: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
     """Execute a notebook top to bottom in a fresh kernel; return it with its wall time in seconds."""
     nb = to_notebook(source)
-    os.environ.setdefault("MPLBACKEND", "Agg")  # the kernel inherits it: plots render without a display
+    # The kernel inherits this: figures are embedded in the notebook (MPLBACKEND=Agg, set for tests, would drop them).
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
@@ -117,6 +118,8 @@ the times are that run's wall-clock seconds.</p>
 def build_course(jobs: int = 2) -> Path:
     """Execute every lecture and solution, render each, and write build/site/index.html."""
     todo = sources(("lectures", "solutions"))
+    if jobs > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"  # parallel kernels: one thread each, or they fight over the cores
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         rows = list(pool.map(_execute_and_render, todo))
     for kind, slug, seconds in rows:
