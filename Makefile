@@ -14,7 +14,7 @@ export PYTHONHASHSEED := 0
 TEST_ENV := OMP_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint unit notebooks labs exports course lab bench clean
+.PHONY: help test lint unit notebooks validate check grade labs exports course lab bench clean
 
 help:  ## list the targets (instant)
 	@echo "Neural Network Compression from Scratch. Targets (rough time on a 2-core laptop):"
@@ -28,8 +28,8 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PY) -m pip install --quiet --no-deps -e . >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
-test: $(STAMP)  ## build .venv if needed, then lint, unit tests and every notebook under nbval (about 6 min)
-	@$(MAKE) --no-print-directory lint unit notebooks
+test: $(STAMP)  ## build .venv if needed, then lint, unit tests, every notebook under nbval, grader validation (8 min)
+	@$(MAKE) --no-print-directory lint unit notebooks validate
 
 lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated files must be current (10 s)
 	$(PY) -m ruff check .
@@ -43,6 +43,18 @@ notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bot
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
 	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+
+validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points (2 min a lab)
+	$(TEST_ENV) $(PY) -m autograder validate
+
+SLUG = $(notdir $(basename $(wildcard labs/$(LAB)_*.py)))
+check: $(STAMP)  ## LAB=01: your lab in labs/ against the tests the lab shows (15 s)
+	@test -n "$(SLUG)" || (echo "usage: make check LAB=01 (no lab matches LAB=$(LAB))"; exit 2)
+	$(PY) -m autograder grade labs/$(SLUG).py --lab $(SLUG) --public --out build/check/$(SLUG)
+
+grade: $(STAMP)  ## LAB=01 NB=path: grade one submission with every test; results in build/grade/ (15 s)
+	@test -n "$(SLUG)" -a -n "$(NB)" || (echo "usage: make grade LAB=01 NB=path/to/submission.ipynb"; exit 2)
+	$(PY) -m autograder grade "$(NB)" --lab $(SLUG) --out build/grade/$(SLUG)
 
 labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
 	$(PY) -m tools.labgen

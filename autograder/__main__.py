@@ -1,0 +1,58 @@
+"""Command line of the autograder: grade, batch and validate (``python -m autograder COMMAND --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder import batch as batching
+from autograder import grade as grading
+from autograder import validate as validating
+
+
+def _lab(value: str) -> str:
+    if value not in grading.labs():
+        raise argparse.ArgumentTypeError(f"unknown lab {value!r}; known labs: {', '.join(grading.labs())}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade one submission (.ipynb or Jupytext .py)")
+    g.add_argument("submission", type=Path)
+    g.add_argument("--lab", type=_lab, required=True)
+    g.add_argument("--out", type=Path, default=Path("build/grade"))
+    g.add_argument("--public", action="store_true", help="run only the tests the lab shows (a self-check)")
+    b = sub.add_parser("batch", help="grade every submission in a folder and write a gradebook")
+    b.add_argument("folder", type=Path)
+    b.add_argument("--lab", type=_lab, required=True)
+    b.add_argument("--jobs", type=int, default=2)
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--force", action="store_true", help="regrade students that already have results")
+    v = sub.add_parser("validate", help="solution full marks, untouched lab zero, every mutant loses points")
+    v.add_argument("--lab", type=_lab, action="append", help="default: every lab with hidden tests")
+    args = parser.parse_args(argv)
+
+    if args.command == "grade":
+        if not args.submission.exists():
+            parser.exit(2, f"error: {args.submission} does not exist\n")
+        report = grading.grade(args.submission, args.lab, public=args.public)
+        grading.write_results(report, args.out)
+        print(grading.table(report))
+        for note in report.notes:
+            print(f"note: {note}")
+        print(f"wrote {args.out / 'results.json'} and {args.out / 'feedback.md'}")
+        return 0
+    if args.command == "batch":
+        if not args.folder.is_dir():
+            parser.exit(2, f"error: {args.folder} is not a folder\n")
+        print(f"wrote {batching.batch(args.folder, args.lab, args.out, args.jobs, args.force)}")
+        return 0
+    ok = all([validating.validate(lab) for lab in (args.lab or grading.labs())])  # run every lab, then decide
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

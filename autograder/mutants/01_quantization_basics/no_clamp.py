@@ -1,0 +1,42 @@
+"""Codes are not clamped to [qmin, qmax]: values beyond the range wrap around or overflow.
+
+Caught by: quantize_saturates_out_of_range
+           fake_quantize_constant_zero_and_extreme_inputs
+"""
+
+import numpy as np
+
+
+def quantize(x, scale, zero_point, qmin, qmax) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"x must hold real numbers (an integer or float dtype), got dtype {x.dtype}")
+    x = x.astype(np.float32)
+    if np.isnan(x).any():
+        raise ValueError("x contains NaN, which has no integer code")
+    for name, value in (("qmin", qmin), ("qmax", qmax)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+    if not -(2**31) <= qmin < qmax <= 2**31 - 1:
+        raise ValueError(f"qmin must be < qmax, both within int32, got qmin={qmin}, qmax={qmax}")
+    scale = np.asarray(scale)
+    if scale.dtype.kind not in "iuf":
+        raise ValueError(f"scale must be a real number or array, got dtype {scale.dtype}")
+    scale = scale.astype(np.float32)
+    if not (np.isfinite(scale) & (scale >= np.finfo(np.float32).tiny)).all():
+        raise ValueError(f"scale must be finite and positive (at least {np.finfo(np.float32).tiny:.3g}), got {scale}")
+    zero_point = np.asarray(zero_point)
+    if zero_point.dtype.kind not in "iu":
+        raise ValueError(f"zero_point must be an int or an integer array, got dtype {zero_point.dtype}")
+    if ((zero_point < qmin) | (zero_point > qmax)).any():
+        raise ValueError(f"zero_point must lie in [qmin, qmax] = [{qmin}, {qmax}], got {zero_point}")
+    try:
+        shape = np.broadcast_shapes(x.shape, scale.shape, zero_point.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"scale {scale.shape} and zero_point {zero_point.shape} must broadcast to x's shape {x.shape}")
+    inv_scale = np.float32(1) / scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        codes = np.rint(x * inv_scale)
+        return (codes + zero_point).astype(np.int32)  # the mistake: no np.clip to [qmin, qmax]

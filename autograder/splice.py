@@ -1,0 +1,170 @@
+"""Build the notebook that is graded: the lab's own cells, the student's task code spliced in, then the tests.
+
+Nothing else from the submission is trusted: not its check cells, outputs, metadata, kernelspec or tags. From the
+submission we take, for each task function of the lab, the student's last top-level definition of it, plus the
+imports and helper definitions that sit in the same cells (students often write a helper next to a task).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+from nbformat import NotebookNode
+
+from autograder.spec import ROOT, Test
+
+MIME = "application/vnd.compresslab.autograder+json"
+MAX_SUBMISSION_BYTES = 20_000_000
+PREAMBLE = (Path(__file__).parent / "kernel_preamble.py").read_text()
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be read at all (not a notebook, empty, too large); the message tells the student why."""
+
+
+@dataclass
+class StudentCode:
+    """What was taken from a submission, and what was wrong with it."""
+
+    definitions: dict[str, str] = field(default_factory=dict)  # task function name -> its last definition
+    support: dict[str, str] = field(default_factory=dict)  # task function name -> imports and helpers of its cell
+    problems: list[str] = field(default_factory=list)
+
+
+def read_submission(path: Path) -> list[str]:
+    """The sources of the code cells of a .ipynb or Jupytext .py submission."""
+    if not path.is_file():
+        raise SubmissionError(f"{path} is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise SubmissionError("the submission is empty")
+    if size > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"the submission is {size:,} bytes; the limit is {MAX_SUBMISSION_BYTES:,}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SubmissionError("the submission is not a text file (not UTF-8); hand in the .ipynb or .py lab") from err
+    if path.suffix == ".ipynb":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SubmissionError(f"the .ipynb file is not valid JSON (line {err.lineno}): was it saved fully?"
+                                  ) from err
+        if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+            raise SubmissionError("the .ipynb file has no list of cells: it is not a Jupyter notebook")
+        sources = []
+        for cell in raw["cells"]:
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                source = cell.get("source", "")
+                sources.append("".join(source) if isinstance(source, list) else str(source))
+        return sources
+    if path.suffix == ".py":
+        nb = jupytext.reads(text, fmt="py:percent")
+        return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    raise SubmissionError(f"a submission must be a .ipynb or .py file, got {path.name!r}")
+
+
+def stub_functions(lab_cell_source: str) -> list[str]:
+    """Names of the top-level functions/classes of a lab cell whose body raises NotImplementedError (the stubs)."""
+    names = []
+    for node in ast.parse(lab_cell_source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and any(
+                isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call) and isinstance(n.exc.func, ast.Name)
+                and n.exc.func.id == "NotImplementedError" for n in ast.walk(node)):
+            names.append(node.name)
+    return names
+
+
+def _python_source(cell_source: str) -> str:
+    """Cell source with IPython syntax (magics, !commands) turned into Python."""
+    return TransformerManager().transform_cell(cell_source)
+
+
+def _segment(source: str, node: ast.stmt) -> str:
+    lines = source.splitlines()
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return "\n".join(lines[start - 1:node.end_lineno])
+
+
+def extract_student_code(cells: list[str], task_names: list[str]) -> StudentCode:
+    """For each task name, the student's last definition, and the imports and helper defs of its cell."""
+    found = StudentCode()
+    wanted = set(task_names)
+    for number, raw in enumerate(cells, start=1):
+        try:
+            source = _python_source(raw)
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError) as err:
+            line = getattr(err, "lineno", "?")
+            found.problems.append(f"code cell {number} has a syntax error (line {line}): {getattr(err, 'msg', err)}; "
+                                  "the functions in it were not graded")
+            continue
+        defined = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        tasks_here = [n.name for n in defined if n.name in wanted]
+        if not tasks_here:
+            continue
+        support = [_segment(source, n) for n in tree.body
+                   if isinstance(n, (ast.Import, ast.ImportFrom)) or (n in defined and n.name not in wanted)]
+        for node in defined:
+            if node.name in wanted:
+                found.definitions[node.name] = _segment(source, node)
+                found.support[node.name] = "\n\n".join(support)
+    missing = [name for name in task_names if name not in found.definitions]
+    if missing:
+        found.problems.append("no definition found for " + ", ".join(missing))
+    return found
+
+
+def _code_cell(source: str, role: str, **extra: object) -> NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={"autograder": {"role": role, **extra}})
+
+
+def test_cell_source(index: int, test: Test) -> str:
+    """A test's code wrapped in a function whose return value is the code's last expression, then reported."""
+    tree = ast.parse(test.code)
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        tree.body[-1] = ast.Return(tree.body[-1].value)
+    body = ast.unparse(ast.fix_missing_locations(tree)) or "return None"
+    indented = "\n".join("    " + line for line in body.splitlines())
+    return f"def __autograder_test():\n{indented}\n\n__autograder_report({index}, __autograder_test)\n"
+
+
+def lab_path(lab: str) -> Path:
+    return ROOT / "labs" / f"{lab}.py"
+
+
+def build_graded_notebook(lab: str, student: StudentCode | None, tests: list[Test], nonce: str) -> NotebookNode:
+    """Lab cells (no slow cells, no check cells), task cells from ``student`` (None: the lab's stubs), then tests."""
+    lab_nb = jupytext.read(lab_path(lab))
+    cells = [_code_cell(PREAMBLE.replace("__NONCE__", nonce).replace("__MIME__", MIME), "preamble")]
+    for cell in lab_nb.cells:
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type != "code" or tags & {"slow", "raises-exception"}:
+            continue
+        stubs = stub_functions(cell.source)
+        if not stubs:
+            cells.append(_code_cell(cell.source, "setup"))
+            continue
+        if student is None:
+            cells.append(_code_cell(cell.source, "task", functions=stubs))
+            continue
+        # The lab's stubs first, so a missing function fails its own tests, not the notebook; then the student's
+        # imports and helpers; then the student's task functions last, so no helper cell can shadow them.
+        parts = [cell.source]
+        for name in stubs:
+            support = student.support.get(name, "")
+            if support and support not in parts:
+                parts.append(support)
+        parts += [student.definitions[name] for name in stubs if name in student.definitions]
+        cells.append(_code_cell("\n\n\n".join(parts), "task", functions=stubs))
+    for index, test in enumerate(tests):
+        cells.append(_code_cell(test_cell_source(index, test), "test", index=index))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb

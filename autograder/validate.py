@@ -1,0 +1,91 @@
+"""``python -m autograder validate``: the grader is checked against known answers before it grades anyone.
+
+For a lab: the reference solution scores full marks; the untouched generated lab scores 0 on every test without
+crashing the grader; every mutant in autograder/mutants/<lab>/ (a deliberately wrong solution) loses points, on each
+test its docstring names after "Caught by:".
+"""
+
+from __future__ import annotations
+
+import ast
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.grade import GradeReport, grade
+from autograder.spec import ROOT
+
+MUTANTS = ROOT / "autograder" / "mutants"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: Path
+    mistake: str
+    caught_by: tuple[str, ...]
+
+
+def read_mutant(path: Path) -> Mutant:
+    """The mistake (first docstring line) and the test names after "Caught by:" of a mutant file."""
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    mistake = doc.splitlines()[0] if doc else ""
+    caught: list[str] = []
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Caught by:"):
+            first = line.removeprefix("Caught by:").strip()
+            caught += [first] if first else []
+            caught += [rest.strip() for rest in lines[i + 1:] if rest.strip()]
+    if not mistake or not caught:
+        raise ValueError(f"{path}: the docstring needs a first line naming the mistake and a 'Caught by:' list")
+    return Mutant(path, mistake, tuple(caught))
+
+
+def mutants(lab: str) -> list[Mutant]:
+    return [read_mutant(p) for p in sorted((MUTANTS / lab).glob("*.py"))]
+
+
+def _grade_mutant(lab: str, mutant: Mutant) -> GradeReport:
+    solution = (ROOT / "solutions" / f"{lab}.py").read_text()
+    with tempfile.TemporaryDirectory(prefix="autograder-mutant-") as tmp:
+        path = Path(tmp) / f"{lab}.py"
+        path.write_text(f"{solution}\n\n# %%\n{mutant.path.read_text()}")
+        return grade(path, lab)
+
+
+def validate(lab: str, jobs: int = 2) -> bool:
+    """Print what each check found; True when every check holds."""
+    ok = True
+
+    def check(condition: bool, message: str) -> None:
+        nonlocal ok
+        ok &= condition
+        print(f"  [{'ok' if condition else 'FAIL'}] {message}")
+
+    print(f"validate {lab}")
+    solution = grade(ROOT / "solutions" / f"{lab}.py", lab)
+    failed = [r.test.name for r in solution.results if not r.passed]
+    check(solution.score == solution.max_score == 100,
+          f"reference solution scores {solution.score:g} / {solution.max_score:g}" + (f"; failed {failed}" if failed
+                                                                                        else ""))
+    untouched = grade(ROOT / "labs" / f"{lab}.py", lab)
+    passed = [r.test.name for r in untouched.results if r.passed]
+    check(untouched.score == 0, f"untouched lab scores {untouched.score:g}" + (f"; passed {passed}" if passed else ""))
+    found = mutants(lab)
+    check(len(found) >= 8, f"{len(found)} mutants (at least 8 required)")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        reports = list(pool.map(lambda m: _grade_mutant(lab, m), found))
+    names = {r.test.name for r in solution.results}
+    for mutant, report in zip(found, reports):
+        results = {r.test.name: r for r in report.results}
+        unknown = [n for n in mutant.caught_by if n not in names]
+        missed = [n for n in mutant.caught_by if n in results and results[n].passed]
+        good = report.score < report.max_score and not unknown and not missed
+        detail = f"{report.score:g} / {report.max_score:g}"
+        if unknown:
+            detail += f"; names unknown tests {unknown}"
+        if missed:
+            detail += f"; passes {missed}"
+        check(good, f"mutant {mutant.path.stem} ({mutant.mistake}): {detail}")
+    return ok
