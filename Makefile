@@ -14,7 +14,7 @@ export PYTHONHASHSEED := 0
 TEST_ENV := OMP_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint unit notebooks validate check grade labs exports course lab bench clean
+.PHONY: help test lint unit notebooks validate check grade gradescope labs exports course lab bench clean
 
 help:  ## list the targets (instant)
 	@echo "Neural Network Compression from Scratch. Targets (rough time on a 2-core laptop):"
@@ -56,6 +56,10 @@ grade: $(STAMP)  ## LAB=01 NB=path: grade one submission with every test; result
 	@test -n "$(SLUG)" -a -n "$(NB)" || (echo "usage: make grade LAB=01 NB=path/to/submission.ipynb"; exit 2)
 	$(PY) -m autograder grade "$(NB)" --lab $(SLUG) --out build/grade/$(SLUG)
 
+gradescope: $(STAMP)  ## LAB=01: build build/gradescope/<lab>.zip, a Gradescope autograder (5 s)
+	@test -n "$(SLUG)" || (echo "usage: make gradescope LAB=01"; exit 2)
+	$(PY) -m autograder gradescope --lab $(SLUG) -o build/gradescope/$(SLUG).zip
+
 labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
 	$(PY) -m tools.labgen
 
@@ -73,7 +77,7 @@ lab: $(STAMP)  ## open JupyterLab on labs/ (the .py files open as notebooks)
 		> $(LAB_SETTINGS)/overrides.json
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
 
-bench: $(STAMP)  ## time every lecture and solution notebook and print the table (2 min)
+bench: $(STAMP)  ## time every lecture and solution notebook and the grading of each solution (2 min)
 	$(PY) -m tools.bench
 
 clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)

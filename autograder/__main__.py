@@ -1,4 +1,4 @@
-"""Command line of the autograder: grade, batch and validate (``python -m autograder COMMAND --help``)."""
+"""Command line of the autograder: grade, batch, gradescope and validate (``python -m autograder COMMAND --help``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autograder import batch as batching
 from autograder import grade as grading
+from autograder import gradescope
 from autograder import validate as validating
 
 
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--jobs", type=int, default=2)
     b.add_argument("--out", type=Path, required=True)
     b.add_argument("--force", action="store_true", help="regrade students that already have results")
+    z = sub.add_parser("gradescope", help="build a Gradescope autograder zip for one lab")
+    z.add_argument("--lab", type=_lab, required=True)
+    z.add_argument("-o", "--output", type=Path, default=Path("build/autograder.zip"))
     v = sub.add_parser("validate", help="solution full marks, untouched lab zero, every mutant loses points")
     v.add_argument("--lab", type=_lab, action="append", help="default: every lab with hidden tests")
     args = parser.parse_args(argv)
@@ -44,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         for note in report.notes:
             print(f"note: {note}")
         print(f"wrote {args.out / 'results.json'} and {args.out / 'feedback.md'}")
+        return 0
+    if args.command == "gradescope":
+        print(f"wrote {gradescope.build_zip(args.lab, args.output)}")
         return 0
     if args.command == "batch":
         if not args.folder.is_dir():
