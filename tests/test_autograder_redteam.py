@@ -11,6 +11,7 @@ import pytest
 from autograder import compare, splice
 from autograder.grade import run_submission
 from autograder.runner import Limits
+from autograder.sandbox import isolation
 from autograder.spec import ROOT, Test
 
 LAB = "01_quantization_basics"
@@ -134,3 +135,25 @@ def test_syntax_errors_and_missing_functions_lose_only_their_tests(reference):
     assert verdicts["qrange"].passed and verdicts["quantize"].passed
     assert not verdicts["sqnr_db"].passed and "NotImplementedError" in verdicts["sqnr_db"].message
     assert any("syntax error" in n for n in notes) and any("sqnr_db" in n for n in notes)
+
+
+SPY = '''
+def sqnr_db(x, x_hat):
+    import os
+    found = [os.getuid()]
+    for path in ("solutions/01_quantization_basics.py", "autograder/tests/01_quantization_basics.py"):
+        try:
+            found.append(len(open(os.path.join(ROOT_DIR, path)).read()))
+        except OSError as err:
+            found.append(type(err).__name__)
+    return found
+'''
+
+
+@pytest.mark.skipif(not isolation()[0], reason=f"no isolation on this machine: {isolation()[1]}")
+def test_an_isolated_kernel_runs_as_nobody_and_cannot_read_solutions_or_hidden_tests():
+    tests = [Test("spy", 1, "sqnr_db(None, None)")]
+    payloads, run, _ = run_submission([SPY.replace("ROOT_DIR", repr(str(ROOT)))], LAB, tests, LIMITS)
+    assert run.isolated
+    assert payloads["spy"]["value"] == {"list": [{"int": "65534"}, {"str": "FileNotFoundError"},
+                                                 {"str": "FileNotFoundError"}]}
