@@ -55,12 +55,11 @@ def _grade_mutant(lab: str, mutant: Mutant) -> GradeReport:
 
 
 def validate(lab: str, jobs: int = 2) -> bool:
-    """Print what each check found; True when every check holds."""
-    ok = True
+    """Print what each check found and a closing count; True when every check holds."""
+    outcomes: list[bool] = []
 
     def check(condition: bool, message: str) -> None:
-        nonlocal ok
-        ok &= condition
+        outcomes.append(condition)
         print(f"  [{'ok' if condition else 'FAIL'}] {message}")
 
     print(f"validate {lab}")
@@ -88,4 +87,5 @@ def validate(lab: str, jobs: int = 2) -> bool:
         if missed:
             detail += f"; passes {missed}"
         check(good, f"mutant {mutant.path.stem} ({mutant.mistake}): {detail}")
-    return ok
+    print(f"validate: {sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")  # for {lab}, named above
+    return all(outcomes)
