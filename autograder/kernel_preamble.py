@@ -21,8 +21,10 @@ def __autograder_setup():
     def encode(value, depth=0):
         if depth > 20:
             raise ValueError("result nested too deeply")
-        if value is None or isinstance(value, (bool, str)):
-            return value if not isinstance(value, str) else {"str": value[:10_000]}
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return {"str": value[:10_000]}
         if isinstance(value, int):
             return {"int": str(int(value))}
         if isinstance(value, float):
