@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         if not args.submission.exists():
             parser.exit(2, f"error: {args.submission} does not exist\n")
-        report = grading.grade(args.submission, args.lab, public=args.public)
+        try:
+            report = grading.grade(args.submission, args.lab, public=args.public)
+        except FileNotFoundError as err:  # a student release has only the public checks
+            parser.exit(2, f"error: {err}\n")
         grading.write_results(report, args.out)
         print(grading.table(report))
         for note in report.notes:

@@ -83,6 +83,16 @@ def _kind(value: object) -> str:
     return "malformed"
 
 
+KIND_NAMES = {"None": "None", "bool": "a bool", "int": "an int", "float": "a float", "str": "a str",
+              "tuple": "a tuple", "list": "a list", "dict": "a dict", "array": "a NumPy array"}
+
+
+def _with_type(value: object) -> str:
+    """describe(value) followed by its type in words, for results of the wrong type."""
+    name = KIND_NAMES.get(_kind(value))
+    return describe(value) if name is None or name == "None" else f"{describe(value)} ({name})"
+
+
 def _is_number(value: object) -> bool:
     return _kind(value) in ("int", "float") or (
         _kind(value) == "array" and value["array"]["shape"] == [] and np.dtype(value["array"]["dtype"]).kind in "iuf")
@@ -114,7 +124,7 @@ def compare_values(ours: object, ref: object, test: Test, where: str = "the resu
         return None
     kind = _kind(ref)
     if _kind(ours) != kind:
-        return f"{where} should be {describe(ref)}, got {describe(ours)}"
+        return f"{where} should be {_with_type(ref)}, got {_with_type(ours)}"
     if kind in ("None", "bool"):
         return None if ours == ref else f"{where} should be {ref!r}, got {ours!r}"
     if kind == "str":

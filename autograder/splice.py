@@ -116,7 +116,10 @@ def extract_student_code(cells: list[str], task_names: list[str]) -> StudentCode
                 found.definitions[node.name] = _segment(source, node)
                 found.support[node.name] = "\n\n".join(support)
     missing = [name for name in task_names if name not in found.definitions]
-    if missing:
+    if missing and len(missing) == len(task_names):
+        found.problems.append("the submission defines none of this lab's functions (" + ", ".join(missing)
+                              + "): was it written for another lab?")
+    elif missing:
         found.problems.append("no definition found for " + ", ".join(missing))
     return found
 

@@ -1,39 +1,94 @@
-"""batch: one result per student, atomic and complete even when submissions are broken; a gradebook that agrees."""
+"""batch: one result per student, atomic and complete even when submissions are broken; a gradebook that agrees
+with grading each submission alone."""
 
 import csv
 import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import jupytext
+
+from autograder.batch import find_submissions
+from autograder.grade import feedback_markdown, grade, gradescope_json
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "01_quantization_basics"
 
 
-def test_batch_grades_everyone_and_its_gradebook_matches_the_results(tmp_path):
-    submissions = tmp_path / "submissions"
-    (submissions / "bob").mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / f"{LAB}.py", submissions / "alice.py")
-    (submissions / "bob" / "notes.txt").write_text("I forgot the notebook")
-    (submissions / "carol.ipynb").write_text("{ this is not json")
-    out = tmp_path / "out"
+HOSTILE = {
+    "tamperer": "import numpy as np\nnp.array_equal = lambda *a, **k: True\n\n\n"
+                "def qrange(bits, signed, narrow=False):\n    np.allclose = lambda *a, **k: True\n    return (0, 0)\n",
+    "exiter": "def qrange(bits, signed, narrow=False):\n    import os\n    os._exit(3)\n",
+    "segfaulter": "def qrange(bits, signed, narrow=False):\n    import ctypes\n    return ctypes.string_at(0)\n",
+    "memory_bomb": "def sqnr_db(x, x_hat):\n    return bytearray(60 * 2**30)\n",
+    "nan": "def sqnr_db(x, x_hat):\n    return float('nan')\n",
+    "other_lab": "def calibrate_max(x):\n    return float(abs(x).max())\n",
+}
+
+
+def make_submissions(folder: Path) -> None:
+    """20 students: good (.py, .ipynb, in a folder), wrong (7 mutants), hostile, broken and missing."""
+    solution = (ROOT / "solutions" / f"{LAB}.py").read_text()
+    (folder / "nobody_home").mkdir(parents=True)
+    (folder / "nobody_home" / "notes.txt").write_text("I forgot the notebook")
+    (folder / "alice.py").write_text(solution)
+    jupytext.write(jupytext.reads(solution, fmt="py:percent"), folder / "bob.ipynb")
+    (folder / "carol").mkdir()
+    shutil.copy(ROOT / "labs" / f"{LAB}.py", folder / "carol" / "lab.py")
+    for mutant in sorted((ROOT / "autograder" / "mutants" / LAB).glob("*.py"))[:7]:
+        (folder / f"wrong_{mutant.stem}.py").write_text(f"{solution}\n\n# %%\n{mutant.read_text()}")
+    for name, cell in HOSTILE.items():  # the hostile cell comes last, so it replaces the solution's function
+        (folder / f"{name}.py").write_text(f"{solution}\n\n# %%\n{cell}" if name != "other_lab" else cell)
+    (folder / "empty.py").write_text("")
+    (folder / "carl.ipynb").write_text("{ this is not json")
+    (folder / "syntax.py").write_text("# %%\ndef qrange(bits, signed narrow=False):\n    pass\n")
+
+
+def test_batch_of_20_mixed_submissions_loses_nothing_and_matches_single_grading(tmp_path):
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    make_submissions(submissions)
+    students = find_submissions(submissions)
+    assert len(students) == 20
     command = [sys.executable, "-m", "autograder", "batch", str(submissions), "--lab", LAB, "--jobs", "2",
                "--out", str(out)]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     results = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/results.json")}
-    assert set(results) == {"alice", "bob", "carol"}
-    assert results["alice"]["score"] == results["alice"]["max_score"] == 100
-    assert results["bob"]["score"] == 0 and "no submission" in results["bob"]["output"]
-    assert results["carol"]["score"] == 0 and "not valid JSON" in results["carol"]["output"]
+    assert set(results) == set(students)
+    assert results["alice"]["score"] == results["bob"]["score"] == results["alice"]["max_score"] == 100
+    assert max(r["score"] for name, r in results.items() if name not in ("alice", "bob")) < 100
+    assert results["nobody_home"]["score"] == 0 and "no submission" in results["nobody_home"]["output"]
+    assert results["carl"]["score"] == 0 and "not valid JSON" in results["carl"]["output"]
+    assert "another lab" in results["other_lab"]["output"]
+
     with open(out / "gradebook.csv") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(results)
     for student, data in results.items():
         assert float(rows[student]["score"]) == data["score"]
         for test in data["tests"]:
             assert float(rows[student][test["name"]]) == test["score"]
-    assert rows["carol"]["status"] == "unreadable" and rows["alice"]["status"] == "graded"
+    assert rows["carl"]["status"] == "unreadable" and rows["alice"]["status"] == "graded"
+
+    # Single grading, same scores and the same feedback: grading is deterministic.
+    def single(item):
+        student, path = item
+        if path is None:
+            return student, None
+        return student, grade(path, LAB)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for student, report in pool.map(single, students.items()):
+            if report is None:
+                continue
+            alone = gradescope_json(report)
+            batched = results[student]
+            assert alone["score"] == batched["score"], student
+            assert [t | {"output": ""} for t in alone["tests"]] == [t | {"output": ""} for t in batched["tests"]]
+            assert feedback_markdown(report) == (out / student / "feedback.md").read_text(), student
 
     alice = out / "alice" / "results.json"
     before = alice.stat().st_mtime_ns

@@ -110,6 +110,7 @@ def test_the_reference_solution_passes_as_a_control(reference):
     ("print('x' * 5_000_000)\n    return 20.0", "output and was stopped"),
     ("return bytearray(60 * 2**30)", "MemoryError"),
     ("return float(input('x? '))", "StdinNotImplementedError"),
+    ("import ctypes\n    return ctypes.string_at(0)", "died"),  # a segfault kills the kernel
 ])
 def test_a_runaway_function_fails_alone_and_grading_goes_on(reference, body, reason):
     # sqnr_db is a leaf: no other graded function calls it, so the others must still pass
@@ -135,6 +136,76 @@ def test_syntax_errors_and_missing_functions_lose_only_their_tests(reference):
     assert verdicts["qrange"].passed and verdicts["quantize"].passed
     assert not verdicts["sqnr_db"].passed and "NotImplementedError" in verdicts["sqnr_db"].message
     assert any("syntax error" in n for n in notes) and any("sqnr_db" in n for n in notes)
+
+
+TRANSFORMERS = '''
+import ast
+
+
+class Truthy(ast.NodeTransformer):
+    """What fools in-kernel graders: later cells lose their asserts and raises and return True."""
+
+    def visit_Assert(self, node):
+        return ast.Pass()
+
+    def visit_Raise(self, node):
+        return ast.Pass()
+
+    def visit_Return(self, node):
+        return ast.copy_location(ast.Return(ast.Constant(True)), node)
+
+
+def qrange(bits, signed, narrow=False):
+    shell = get_ipython()
+    shell.ast_transformers.append(Truthy())
+    shell.input_transformers_post.append(lambda lines: [line.replace("raise", "pass #") for line in lines])
+    return (0, 0)
+'''
+
+
+def test_ast_and_input_transformers_earn_nothing(reference):
+    # Transformers can change what a test's code returns, never what it is compared with. (Forging the exact answer
+    # of a visible test is no better than typing it into the function; hidden tests use inputs nobody has seen.)
+    verdicts, errors, run, notes, _ = grade_cells([TRANSFORMERS], reference)
+    assert [name for name, v in verdicts.items() if v.passed] == []
+    assert all(v.message for v in verdicts.values())
+
+
+WRONG_TYPES = '''
+import numpy as np
+
+
+def qrange(bits, signed, narrow=False):
+    return "(-127, 127)"
+
+
+def symmetric_scale(threshold, bits=8):
+    return float("nan")
+
+
+def quantize(x, scale, zero_point, qmin, qmax):
+    return [0, 2, 2, 0]
+
+
+def sqnr_db(x, x_hat):
+    return None
+'''
+
+
+def test_wrong_return_types_and_nan_fail_with_what_came_back(reference):
+    verdicts, *_ = grade_cells([WRONG_TYPES], reference)
+    assert not any(v.passed for v in verdicts.values()), verdicts
+    assert "'(-127, 127)'" in verdicts["qrange"].message or "str" in verdicts["qrange"].message
+    assert "nan" in verdicts["symmetric_scale"].message
+    assert "(a list)" in verdicts["quantize"].message and "(a NumPy array)" in verdicts["quantize"].message
+    assert "None" in verdicts["sqnr_db"].message
+
+
+def test_a_submission_for_another_lab_is_told_so(reference):
+    other = "def calibrate_max(x):\n    return float(abs(x).max())\n"
+    verdicts, _, _, notes, _ = grade_cells([other], reference)
+    assert not any(v.passed for v in verdicts.values())
+    assert any("another lab" in note for note in notes), notes
 
 
 SPY = '''

@@ -1,0 +1,34 @@
+# Shared by the course Makefile and the student release's Makefile: .venv from the pinned requirements, and the
+# targets students use (lab, check). Plots render headless in scripts; notebooks still show them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+SLUG = $(notdir $(basename $(wildcard labs/$(LAB)_*.py)))
+
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "Creating $(VENV) from requirements.txt (about 2 minutes the first time)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet -r requirements.txt >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet --no-deps -e . >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@touch $(STAMP)
+
+help:  ## list the targets (instant)
+	@echo "Neural Network Compression from Scratch. Targets (rough time on a 2-core laptop):"
+	@grep -hE '^[a-z]+:.*## ' $(filter %common.mk,$(MAKEFILE_LIST)) $(filter-out %common.mk,$(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+lab: $(STAMP)  ## open JupyterLab on labs/ (the .py files open as notebooks)
+	@mkdir -p $(LAB_SETTINGS)
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' \
+		> $(LAB_SETTINGS)/overrides.json
+	@# the kernel shows plots inline only when MPLBACKEND is unset
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab --notebook-dir=labs
+
+check: $(STAMP)  ## LAB=01: your lab in labs/ against the tests the lab shows, as the autograder runs them (15 s)
+	@test -n "$(SLUG)" || (echo "usage: make check LAB=01 (no lab matches LAB=$(LAB))"; exit 2)
+	$(PY) -m autograder grade labs/$(SLUG).py --lab $(SLUG) --public --out build/check/$(SLUG)
