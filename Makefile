@@ -50,7 +50,7 @@ exports: $(STAMP)  ## regenerate compresslab modules from lecture cells tagged e
 course: $(STAMP)  ## execute every lecture and solution and render build/site/index.html (2 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
 
-bench: $(STAMP)  ## time every lecture and solution notebook and the grading of each solution (2 min)
+bench: $(STAMP)  ## time every lecture and solution notebook, the grading of each solution, int8 kernels (3 min)
 	$(PY) -m tools.bench
 
 clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)

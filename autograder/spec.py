@@ -23,6 +23,20 @@ TESTS_DIR = ROOT / "autograder" / "tests"
 PUBLIC_DIR = ROOT / "autograder" / "public"
 LAB_POINTS = 100.0
 
+# Prepended to the code of a lab's validation tests: what one call did, as a short string that names the argument.
+OUTCOME = '''\
+def outcome(fn, *args, names, **kwargs):
+    """'ValueError naming <names>' when fn(*args, **kwargs) raises one, else what happened instead."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError as err:
+        return f"ValueError naming {names!r}" if names in str(err) else f"ValueError not naming {names!r}: {err}"
+    except Exception as err:
+        return f"{type(err).__name__} instead of ValueError"
+    return "returned without raising"
+
+'''
+
 
 @dataclass(frozen=True)
 class Test:

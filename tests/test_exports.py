@@ -3,6 +3,7 @@
 import importlib
 from pathlib import Path
 
+import jupytext
 import pytest
 
 from tools import exports
@@ -27,3 +28,12 @@ def test_generated_module_imports_and_carries_the_do_not_edit_header(lecture: Pa
 
 def test_export_path_drops_the_module_number():
     assert exports.export_path(Path("lectures/01_quantization_basics.py")).name == "quantization_basics.py"
+
+
+def test_the_docstring_title_is_the_lecture_heading_up_to_a_colon():
+    nb = jupytext.reads("# %% [markdown]\n# Some text\n#\n# # Pruning: magnitude and structure\n", fmt="py:percent")
+    assert exports.lecture_title(nb) == "Pruning"
+    assert exports.lecture_title(jupytext.reads("x = 1\n", fmt="py:percent")) is None
+    for lecture in LECTURES:
+        assert f'"""{exports.lecture_title(jupytext.read(lecture))}: the functions later modules reuse.' in (
+            exports.exported_source(lecture))

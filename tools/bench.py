@@ -1,22 +1,31 @@
-"""``make bench``: time every lecture and solution notebook, one at a time, and the grading of each solution.
+"""``make bench``: time every lecture and solution notebook, the grading of each solution, and real int8 kernels.
 
 Notebooks run sequentially so that the two cores are not shared between timings. The budget column checks the
-course's rule that each lecture and each solution runs in under 60 seconds on a 2-core CPU.
+course's rule that each lecture and each solution runs in under 60 seconds on a 2-core CPU. The int8 table (module 02)
+times a 1024-wide two-layer MLP with fp32 weights against PyTorch's real int8 paths at batch 1 and 64.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import logging
 import os
 import platform
 import sys
+import warnings
 
 import torch
+from torch import nn
 
+from compresslab.measure import latency_ms
 from tools.notebooks import BUILD, ROOT, execute, sources
 
 BUDGET_S = 60.0
+INT8_WIDTH = 1024
+INT8_BATCHES = (1, 64)
+INT8_THREADS = 1  # one core: stable medians on a shared 2-core machine, and the same setting as the lecture
 
 
 def notebook_rows(dirs: tuple[str, ...]) -> list[dict[str, object]]:
@@ -60,6 +69,74 @@ def grading_rows() -> list[dict[str, object]]:
     return rows
 
 
+def significant(value: float, digits: int = 4) -> float:
+    """value rounded to `digits` significant digits (never to 0 unless it is 0), for the JSON report."""
+    return float(f"{value:.{digits}g}")
+
+
+def wide_mlp(width: int = INT8_WIDTH, seed: int = 0) -> nn.Sequential:
+    """Linear(width, width) -> ReLU -> Linear(width, width) with seeded weights, in eval mode."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)).eval()
+
+
+def int8_variants(model: nn.Module) -> dict[str, nn.Module]:
+    """The fp32 model and three int8 copies: torch.ao dynamic, torchao int8 dynamic and torchao int8 weight-only."""
+    os.environ.setdefault("TORCHAO_FORCE_SKIP_LOADING_SO_FILES", "1")  # no C++ extensions to load on a CPU build
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
+
+    variants = {"fp32": model}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization and its quantized dtypes are deprecated
+        variants["torch.ao dynamic int8"] = torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
+    for label, config in [("torchao int8 dynamic", Int8DynamicActivationInt8WeightConfig()),
+                          ("torchao int8 weight-only", Int8WeightOnlyConfig())]:
+        quantized = copy.deepcopy(model)
+        quantize_(quantized, config)
+        variants[label] = quantized
+    return variants
+
+
+def int8_rows(width: int = INT8_WIDTH, batches: tuple[int, ...] = INT8_BATCHES, threads: int = INT8_THREADS,
+              repeats: int = 20, warmup: int = 3) -> list[dict[str, object]]:
+    """Per int8 path and batch size: median ms, speed-up over fp32 and max |output - fp32 output|, at `threads`."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = wide_mlp(width)
+        variants = int8_variants(model)
+        rows = []
+        for batch in batches:
+            x = torch.randn(batch, width, generator=torch.Generator().manual_seed(batch))
+            with torch.no_grad():
+                reference = model(x)
+            timings = {label: latency_ms(lambda m=m, x=x: m(x), repeats=repeats, warmup=warmup)
+                       for label, m in variants.items()}
+            for label, m in variants.items():
+                with torch.no_grad():
+                    error = (m(x) - reference).abs().max().item()
+                rows.append({"path": label, "batch": batch, "ms": significant(timings[label]),
+                             "speedup": significant(timings["fp32"] / timings[label]),
+                             "max_abs_error": significant(error), "width": width, "threads": threads})
+    finally:
+        torch.set_num_threads(previous)
+    return rows
+
+
+def format_int8_table(rows: list[dict[str, object]]) -> str:
+    """A plain-text table of int8 timings: one line per path and batch size."""
+    width, threads = rows[0]["width"], rows[0]["threads"]
+    lines = [f"int8 vs fp32: MLP {width} -> {width} -> {width} (ReLU between), {threads} thread(s), median ms",
+             f"{'path':<26} {'batch':>5} {'ms':>10} {'speed-up':>9} {'max |error|':>12}"]
+    for r in rows:
+        lines.append(f"{r['path']:<26} {r['batch']:>5} {r['ms']:>10.3f} {r['speedup']:>8.2f}x "
+                     f"{r['max_abs_error']:>12.5f}")
+    return "\n".join(lines)
+
+
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table of notebook timings."""
     width = max(len(str(r["notebook"])) for r in rows)
@@ -85,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in grading:
         print(f"{r['lab']:<34}  {r['grade_s']:>7.1f}   {r['direct_s']:>10.1f}   {r['ratio']:>5.2f}   "
               f"< 1.5x and < 20 s: {'yes' if r['ratio'] < 1.5 and r['grade_s'] < 20 else 'NO'}")
+    int8 = int8_rows()
+    print("\n" + format_int8_table(int8))
     BUILD.mkdir(exist_ok=True)
-    (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading}, indent=2))
+    (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "int8": int8}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -3,25 +3,12 @@
 Each test's code runs in the kernel after the lab's cells and builds its own seeded inputs (seeds 1234 and up, which
 the lab does not show). Expected values come from running the same code on solutions/01_quantization_basics.py.
 
-Validation tests define ``outcome`` (below) and return one short string per bad call, so that each bad argument is
-checked separately and a student sees which call went wrong: "ValueError naming 'bits'" is what the reference gives.
+Validation tests start with ``autograder.spec.OUTCOME``, which defines ``outcome``, and return one short string per
+bad call, so that each bad argument is checked separately and a student sees which call went wrong: "ValueError
+naming 'bits'" is what the reference gives.
 """
 
-from autograder.spec import Test
-
-# Prepended to the code of the validation tests: what one call did, as a short string.
-OUTCOME = '''\
-def outcome(fn, *args, names, **kwargs):
-    """'ValueError naming <names>' when fn(*args, **kwargs) raises one, else what happened instead."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        return f"ValueError naming {names!r}" if names in str(err) else f"ValueError not naming {names!r}: {err}"
-    except Exception as err:
-        return f"{type(err).__name__} instead of ValueError"
-    return "returned without raising"
-
-'''
+from autograder.spec import OUTCOME, Test
 
 # Integer ties x / s = k + 1/2 at power-of-two scales, which float32 represents exactly.
 TIES = "k = np.arange(-40, 40)\nties = ((k + 0.5) * 0.125).astype(np.float32)\n"

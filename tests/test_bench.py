@@ -1,0 +1,33 @@
+"""The int8 table of `make bench`: every path at every batch size, at the thread count asked for, then restored."""
+
+import torch
+
+from tools import bench
+
+
+def test_significant_keeps_small_ratios_away_from_zero():
+    assert bench.significant(0.000123456) == 0.0001235
+    assert bench.significant(2.0163) == 2.016 and bench.significant(0.0) == 0.0
+
+
+def test_wide_mlp_is_seeded_and_has_the_asked_width():
+    first, second = bench.wide_mlp(16), bench.wide_mlp(16)
+    assert [tuple(p.shape) for p in first.parameters()] == [(16, 16), (16,), (16, 16), (16,)]
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
+    assert not first.training
+
+
+def test_int8_rows_times_every_path_and_restores_the_thread_count():
+    threads_before = torch.get_num_threads()
+    rows = bench.int8_rows(width=64, batches=(1, 4), threads=1, repeats=1, warmup=0)
+    assert torch.get_num_threads() == threads_before
+    paths = ["fp32", "torch.ao dynamic int8", "torchao int8 dynamic", "torchao int8 weight-only"]
+    assert [(r["path"], r["batch"]) for r in rows] == [(p, b) for b in (1, 4) for p in paths]
+    for r in rows:
+        assert r["width"] == 64 and r["threads"] == 1 and r["ms"] > 0 and r["speedup"] > 0
+        if r["path"] == "fp32":
+            assert r["speedup"] == 1.0 and r["max_abs_error"] == 0.0
+        else:  # int8 rounding on unit-scale inputs moves the outputs by a few hundredths at most
+            assert 0 < r["max_abs_error"] < 0.1
+    table = bench.format_int8_table(rows)
+    assert "1 thread(s)" in table and all(p in table for p in paths)
