@@ -11,7 +11,7 @@ TEST_ENV := OMP_NUM_THREADS=1
 .DEFAULT_GOAL := help
 .PHONY: help test lint unit notebooks validate check grade gradescope release labs exports course lab bench clean
 
-test: $(STAMP)  ## build .venv if needed, then lint, unit tests, every notebook under nbval, grader validation (8 min)
+test: $(STAMP)  ## build .venv if needed, then lint, unit tests, every notebook under nbval, grader validation (15 min)
 	@$(MAKE) --no-print-directory lint unit notebooks validate
 
 lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated files must be current (10 s)
@@ -19,15 +19,15 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 	$(PY) -m tools.labgen --check
 	$(PY) -m tools.exports --check
 
-unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks against PyTorch (1 min)
+unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (6 min)
 	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q
 
-notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bottom under nbval (3 min)
+notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bottom under nbval (1 min)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
 	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
 
-validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points (2 min a lab)
+validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points (2.5 min a lab)
 	$(TEST_ENV) $(PY) -m autograder validate
 
 grade: $(STAMP)  ## LAB=01 NB=path: grade one submission with every test; results in build/grade/ (15 s)
