@@ -495,16 +495,16 @@ class HistogramObserver:
     OPTIONS = {"max": {}, "percentile": {"percentile": 99.99}, "mse": {"bits": 8, "num_candidates": 100},
                "entropy": {"bits": 8}}  # each method's keyword options and their defaults
 
-    def threshold(self, method: str, **options) -> float:
+    def threshold(self, method: str, **kwargs) -> float:
         """Threshold (x's units) by "max", "percentile" (percentile=), "mse" (bits=, num_candidates=) or "entropy"."""
         if method not in self.METHODS:
             raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
-        unknown = sorted(set(options) - set(self.OPTIONS[method]))
+        unknown = sorted(set(kwargs) - set(self.OPTIONS[method]))
         if unknown:
             raise ValueError(f"threshold({method!r}) takes the options {sorted(self.OPTIONS[method])}, not {unknown}")
         if self.num_values == 0:
             raise RuntimeError("no data was observed: call update(x) before threshold()")
-        options = {**self.OPTIONS[method], **options}
+        options = {**self.OPTIONS[method], **kwargs}
         if method == "max":
             return self.max_abs
         if method == "percentile":

@@ -454,7 +454,7 @@ check_raises(entropy_threshold, np.ones(200), np.linspace(0, 1, 200), names="edg
 #   short of $\max|x|$). The existing counts stay where they are; the batch is counted with `np.histogram(|x|,
 #   bins=edges)` on the new edges and the old counts are added to the first bins. So the histogram grows but never
 #   re-bins, and one batch followed by smaller ones gives exactly the histogram of their concatenation.
-# - `threshold(method, **options)`:
+# - `threshold(method, **kwargs)`:
 #   - `"max"`: the largest $|x|$ seen, exactly (not a bin edge);
 #   - `"percentile"` (option `percentile=99.99`): NVIDIA's rule on the histogram, `edges[np.searchsorted(cdf, p /
 #     100)]` with `cdf = np.cumsum(counts / counts.sum())`, the left edge of the bin where the cumulative share
@@ -519,7 +519,7 @@ class HistogramObserver:
         self.counts = counts
         ### END SOLUTION
 
-    def threshold(self, method: str, **options) -> float:
+    def threshold(self, method: str, **kwargs) -> float:
         """Threshold (Python float, x's units) by method: "max", "percentile", "mse" or "entropy" (see above)."""
         ### BEGIN SOLUTION
         ### HINT: Task 4: check method and options, then dispatch; all-zero data gives 0.0.
@@ -527,12 +527,12 @@ class HistogramObserver:
                     "entropy": {"bits": 8}}
         if method not in defaults:
             raise ValueError(f"method must be one of {list(self.METHODS)}, got {method!r}")
-        unknown = sorted(set(options) - set(defaults[method]))
+        unknown = sorted(set(kwargs) - set(defaults[method]))
         if unknown:
             raise ValueError(f"threshold({method!r}) takes the options {sorted(defaults[method])}, not {unknown}")
         if self.num_values == 0:
             raise RuntimeError("no data observed: call update(x) before threshold()")
-        options = {**defaults[method], **options}
+        options = {**defaults[method], **kwargs}
         if method == "max":
             return self.max_abs
         if method == "percentile":
@@ -919,7 +919,7 @@ check_raises(int_linear, np.full((1, 2), 2**30), 0, np.full((1, 2), 127), np.zer
 #   device of the model's parameters; each hook feeds `inputs[0]` and `output` (as NumPy arrays) to its observers;
 # - removes every hook and restores each module's `training` flag **even when a forward pass raises** (`try` /
 #   `finally`), so that the model is left exactly as it was;
-# - returns `{key: observer.threshold(method, **options)}` in the same key order; `options` are those of
+# - returns `{key: observer.threshold(method, **kwargs)}` in the same key order; `kwargs` are those of
 #   `HistogramObserver.threshold` (`percentile=...`, or `bits=...` for `"mse"` and `"entropy"`, whose best threshold
 #   depends on the width you will quantize to).
 #
@@ -928,14 +928,14 @@ check_raises(int_linear, np.full((1, 2), 2**30), 0, np.full((1, 2), 127), np.zer
 # `loader`.
 
 # %%
-def calibrate_model(model: nn.Module, loader, method: str, **options) -> dict[str, float]:
+def calibrate_model(model: nn.Module, loader, method: str, **kwargs) -> dict[str, float]:
     """Thresholds of the input and output of every Linear/Conv2d of model, observed over every batch of loader.
 
     Inputs:
     - model: an nn.Module with at least one nn.Linear or nn.Conv2d; it is left unchanged.
     - loader: an iterable of (x, y) batches; x is a tensor the model accepts (N, ...).
     - method: "max", "percentile", "mse" or "entropy".
-    - options: passed on to HistogramObserver.threshold (e.g. percentile=99.9, or bits=4 for "mse" and "entropy").
+    - kwargs: passed on to HistogramObserver.threshold (e.g. percentile=99.9, or bits=4 for "mse" and "entropy").
 
     Returns:
     - dict {f"{name}.input": float, f"{name}.output": float, ...} for the layers in named_modules() order.
@@ -975,7 +975,7 @@ def calibrate_model(model: nn.Module, loader, method: str, **options) -> dict[st
             module.training = training
     if batches == 0:
         raise ValueError("loader yielded no batch: there is nothing to calibrate on")
-    return {key: observer.threshold(method, **options) for key, observer in observers.items()}
+    return {key: observer.threshold(method, **kwargs) for key, observer in observers.items()}
     ### END SOLUTION
 
 
