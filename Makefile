@@ -9,10 +9,16 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=120 -p tools
 TEST_ENV := OMP_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint unit notebooks validate check grade gradescope release labs exports course lab bench clean
+.PHONY: help test sandbox lint unit notebooks validate check grade gradescope release labs exports course lab bench clean
 
-test: $(STAMP)  ## build .venv if needed, then lint, unit tests, every notebook under nbval, grader validation (15 min)
-	@$(MAKE) --no-print-directory lint unit notebooks validate
+TIMINGS := build/timings
+
+test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, validation (10 min)
+	@mkdir -p $(TIMINGS) && rm -f $(TIMINGS)/make-test.tsv
+	@for part in lint unit notebooks validate; do \
+		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
+		printf '%s\t%s\n' $$part $$(( $$(date +%s) - start )) >> $(TIMINGS)/make-test.tsv; \
+	done; echo "make test: seconds by part"; cat $(TIMINGS)/make-test.tsv $(VENV)/install-seconds.tsv 2>/dev/null
 
 lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated files must be current (10 s)
 	$(PY) -m ruff check .

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder import batch as batching
 from autograder import grade as grading
-from autograder import gradescope
+from autograder import gradescope, sandbox
 from autograder import validate as validating
 
 
@@ -16,6 +16,13 @@ def _lab(value: str) -> str:
     if value not in grading.labs():
         raise argparse.ArgumentTypeError(f"unknown lab {value!r}; known labs: {', '.join(grading.labs())}")
     return value
+
+
+def warn_about_protections() -> None:
+    """Say on stderr which protections this machine cannot give the grading kernels, and why."""
+    protections = sandbox.protections()
+    for what in protections.missing:
+        print(f"warning: grading runs without {what}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     z.add_argument("-o", "--output", type=Path, default=Path("build/autograder.zip"))
     v = sub.add_parser("validate", help="solution full marks, untouched lab zero, every mutant loses points")
     v.add_argument("--lab", type=_lab, action="append", help="default: every lab with hidden tests")
+    r = sub.add_parser("gradescope-run", help="(in a Gradescope image) grade the submission into results/")
+    r.add_argument("--lab", type=_lab, required=True)
+    r.add_argument("--home", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)
+    warn_about_protections()
 
     if args.command == "grade":
         if not args.submission.exists():
@@ -58,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "batch":
         if not args.folder.is_dir():
             parser.exit(2, f"error: {args.folder} is not a folder\n")
-        print(f"wrote {batching.batch(args.folder, args.lab, args.out, args.jobs, args.force)}")
+        try:
+            print(f"wrote {batching.batch(args.folder, args.lab, args.out, args.jobs, args.force)}")
+        except batching.BatchInputError as err:
+            parser.exit(2, f"error: {err}\n")
         return 0
+    if args.command == "gradescope-run":
+        return gradescope.run(args.lab, args.home)
     ok = all([validating.validate(lab) for lab in (args.lab or grading.labs())])  # run every lab, then decide
     return 0 if ok else 1
 

@@ -3,6 +3,10 @@
 Each student is a file (``alice.ipynb``) or a folder (``alice/lab.ipynb``) directly under the input folder. Results go
 to OUT/<student>/results.json as each student finishes (atomically), so an interrupted batch loses nothing and a
 rerun skips finished students unless ``force``. OUT/gradebook.csv is rebuilt from every results.json at the end.
+
+Input cannot redirect grading: a symbolic link (a student entry, or a file inside a student's folder) is refused
+with a status row, never followed; two entries whose names map to one student name stop the batch with an error
+naming both, before anything is graded.
 """
 
 from __future__ import annotations
@@ -11,57 +15,103 @@ import csv
 import json
 import os
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grade import GradeReport, TestResult, grade, write_results
+from autograder.grade import GradeReport, TestResult, clean, grade, reference_payloads, write_results
 from autograder.spec import load_tests
 from compresslab.utils import progress
 
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
-SAFE_NAME = re.compile(r"[^A-Za-z0-9_.@-]+")
+UNSAFE = re.compile(r"[^\w.@-]+")
 
 
-def find_submissions(folder: Path) -> dict[str, Path | None]:
-    """Student name -> their submission file (None when a student's folder holds no .ipynb or .py)."""
-    found: dict[str, Path | None] = {}
+class BatchInputError(ValueError):
+    """The submissions folder cannot be graded as it is (two entries for one student name)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One student's submission: the file to grade, or why there is none."""
+
+    path: Path | None
+    status: str = "graded"
+    note: str = ""
+
+
+def student_name(entry: Path) -> str:
+    """The gradebook name of a file or folder: its name (a file's without suffix), NFC-normalized, unsafe runs as _."""
+    stem = entry.name[: -len(entry.suffix)] if entry.suffix in SUBMISSION_SUFFIXES else entry.name
+    return UNSAFE.sub("_", unicodedata.normalize("NFC", stem)).strip("._") or "_"
+
+
+def _folder_entry(folder: Path) -> Entry:
+    links, files = [], []
+    for parent, dirs, names in os.walk(folder):  # never follows links to folders
+        for name in sorted(dirs):
+            if os.path.islink(os.path.join(parent, name)):
+                links.append(name)
+        for name in sorted(names):
+            path = Path(parent) / name
+            if path.suffix in SUBMISSION_SUFFIXES:
+                (links if path.is_symlink() else files).append(path)
+    if files:
+        return Entry(sorted(files)[0])
+    if links:
+        return Entry(None, "refused", "the folder holds only symbolic links; hand in the notebook file itself")
+    return Entry(None, "no submission", "no submission: no .ipynb or .py file was found in this student's folder")
+
+
+def find_submissions(folder: Path) -> dict[str, Entry]:
+    """Student name -> their entry; raises BatchInputError when two entries map to one student name."""
+    found: dict[str, Entry] = {}
+    sources: dict[str, list[str]] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
-        student = SAFE_NAME.sub("_", entry.stem if entry.is_file() else entry.name)
-        if entry.is_file():
-            found[student] = entry
+        name = student_name(entry)
+        sources.setdefault(name, []).append(entry.name)
+        if entry.is_symlink():
+            found[name] = Entry(None, "refused", f"{clean(entry.name)!r} is a symbolic link; hand in the notebook "
+                                                 "file itself")
         elif entry.is_dir():
-            files = sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix in SUBMISSION_SUFFIXES)
-            found[student] = files[0] if files else None
+            found[name] = _folder_entry(entry)
+        elif entry.is_file():
+            found[name] = Entry(entry)
+    collisions = {name: entries for name, entries in sources.items() if len(entries) > 1}
+    if collisions:
+        pairs = "; ".join(f"{' and '.join(repr(clean(e)) for e in entries)} are both student {name!r}"
+                          for name, entries in collisions.items())
+        raise BatchInputError(f"two submissions map to one gradebook name: {pairs}. Rename one and run again.")
     return found
 
 
-def _grade_one(path: Path | None, lab: str, hide: list[Path]) -> GradeReport:
-    if path is None:
-        report = GradeReport(lab=lab, submission="(none)")
-        report.notes.append("no submission: no .ipynb or .py file was found in this student's folder")
-        report.results = [TestResult(t, False, "not run: no submission") for t in load_tests(lab)]
+def _grade_one(entry: Entry, lab: str, hide: list[Path]) -> GradeReport:
+    if entry.path is None:
+        report = GradeReport(lab=lab, submission="(none)", status=entry.status)
+        report.notes.append(entry.note)
+        report.results = [TestResult(t, False, f"not run: {entry.status}") for t in load_tests(lab)]
         return report
     try:
-        return grade(path, lab, hide=hide)
+        return grade(entry.path, lab, hide=hide)
     except Exception as err:  # a grader fault on one submission must not stop the batch
-        report = GradeReport(lab=lab, submission=str(path))
-        report.notes.append(f"the grader failed on this submission ({type(err).__name__}: {err}); regrade it")
+        report = GradeReport(lab=lab, submission=str(entry.path), status="grader error")
+        report.notes.append(clean(f"the grader failed on this submission ({type(err).__name__}: {err}); regrade it"))
         report.results = [TestResult(t, False, "not run: grader error") for t in load_tests(lab)]
         return report
 
 
 def write_gradebook(out: Path, lab: str) -> Path:
-    """OUT/gradebook.csv from every OUT/<student>/results.json: student, score, max_score, a column per test."""
+    """OUT/gradebook.csv from every OUT/<student>/results.json: student, score, max_score, a column per test, and
+    the status the grader recorded (graded, unreadable, no submission, refused, grader error)."""
     names = [t.name for t in load_tests(lab)]
     rows = []
     for results in sorted(out.glob("*/results.json")):
         data = json.loads(results.read_text())
         scores = {t["name"]: t["score"] for t in data.get("tests", [])}
-        output = data.get("output", "")
-        status = ("grader error" if "the grader failed" in output else
-                  "unreadable" if "could not be read" in output or "no submission" in output else "graded")
+        status = data.get("extra_data", {}).get("status", "grader error")
         rows.append([results.parent.name, data["score"], data["max_score"], *[scores.get(n, 0) for n in names],
                      status])
     path = out / "gradebook.csv"
@@ -77,11 +127,12 @@ def write_gradebook(out: Path, lab: str) -> Path:
 def batch(folder: Path, lab: str, out: Path, jobs: int = 2, force: bool = False) -> Path:
     """Grade every submission under ``folder`` with ``jobs`` in parallel; return the gradebook path."""
     submissions = find_submissions(folder)
-    todo = {s: p for s, p in submissions.items() if force or not (out / s / "results.json").exists()}
-    hide = [folder.resolve(), out.resolve()]  # a kernel must not see other students' work or results
+    todo = {s: e for s, e in submissions.items() if force or not (out / s / "results.json").exists()}
+    hide = [folder.resolve(), out.resolve()]  # (without bubblewrap) a kernel must not see other students' work
     out.mkdir(parents=True, exist_ok=True)
+    reference_payloads(lab)  # before any student's kernel starts
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, path, lab, hide): student for student, path in todo.items()}
+        futures = {pool.submit(_grade_one, entry, lab, hide): student for student, entry in todo.items()}
         for future in progress(as_completed(futures), desc="grading", total=len(futures)):
             write_results(future.result(), out / futures[future])
     return write_gradebook(out, lab)

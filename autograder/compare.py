@@ -7,6 +7,7 @@ Results are what autograder/kernel_preamble.py publishes: {"ok": true, "value": 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -15,6 +16,11 @@ import numpy as np
 from autograder.spec import Test
 
 MAX_SHOWN = 120
+MAX_DEPTH = 24
+MAX_ELEMENTS = 200_000
+DTYPES = frozenset(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                    "float32", "float64"])
+MAX_CALLS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,12 @@ def describe(value: object) -> str:
 
 
 def decode_array(inner: dict) -> np.ndarray:
+    if inner.get("dtype") not in DTYPES:
+        raise ValueError(f"unsupported array dtype {str(inner.get('dtype'))[:40]!r}")
     dtype = np.dtype(inner["dtype"])
     shape = tuple(int(n) for n in inner["shape"])
+    if len(shape) > 32 or any(n < 0 for n in shape) or math.prod(shape) > MAX_ELEMENTS:
+        raise ValueError("array shape out of bounds")
     if dtype.kind == "f":
         data = np.array([_float(x) for x in inner["data"]], dtype=np.float64)
     else:
@@ -146,6 +156,8 @@ def compare_values(ours: object, ref: object, test: Test, where: str = "the resu
         a_meta, b_meta = ours["array"], ref["array"]
         if a_meta["shape"] != b_meta["shape"]:
             return f"{where} should have shape {tuple(b_meta['shape'])}, got {tuple(a_meta['shape'])}"
+        if a_meta.get("dtype") not in DTYPES:
+            return f"{where} could not be read (an array of dtype {str(a_meta.get('dtype'))[:40]!r})"
         a_dtype, b_dtype = np.dtype(a_meta["dtype"]), np.dtype(b_meta["dtype"])
         if test.check_dtype and a_dtype != b_dtype:
             return f"{where} should have dtype {b_dtype}, got {a_dtype}"
@@ -165,26 +177,78 @@ def compare_values(ours: object, ref: object, test: Test, where: str = "the resu
     return f"{where} could not be read"
 
 
+def well_formed(value: object, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether decoded JSON nests no deeper than ``max_depth`` (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return True
+
+
+def parse_payload(text: object, max_chars: int = 4_100_000) -> dict | None:
+    """A published result as a dict, or None when it is too large, too deep or not JSON."""
+    if not isinstance(text, str) or len(text) > max_chars:
+        return None
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) and well_formed(payload) else None
+
+
+def _calls(ref: dict) -> list[str]:
+    calls = ref.get("calls")
+    return [str(c) for c in calls] if isinstance(calls, list) else []
+
+
+def _compare_with_calls(ours: object, ref: object, test: Test, calls: list[str]) -> str | None:
+    """What differs, naming the call behind it: item i of a list result comes from call i when the counts agree."""
+    kind = _kind(ref)
+    if len(calls) > 1 and kind in ("list", "tuple") and len(ref[kind]) == len(calls) and _kind(ours) == kind \
+            and len(ours[kind]) == len(calls):
+        for i, (x, y) in enumerate(zip(ours[kind], ref[kind])):
+            problem = compare_values(x, y, test)
+            if problem:
+                return f"call {i + 1} of {len(calls)}, {calls[i]}: {problem}"
+        return None
+    problem = compare_values(ours, ref, test)
+    if problem and calls:
+        shown = "; ".join(calls[:MAX_CALLS_SHOWN]) + ("; ..." if len(calls) > MAX_CALLS_SHOWN else "")
+        return f"{problem} (the test called {shown})"
+    return problem
+
+
 def judge(ours: dict | None, ref: dict, test: Test) -> Verdict:
     """Pass or fail, with a message that says what was expected and what came back."""
     if ours is None:
         return Verdict(False, "the test did not run (see the notes on the notebook above)")
+    calls = _calls(ref)
     if not ref.get("ok"):
         expected = f"{ref['error']}" + (f" mentioning {test.error_match!r}" if test.error_match else "")
+        call = f"the call {calls[-1]}" if calls else "the call"
         if ours.get("ok"):
-            return Verdict(False, f"expected {expected}, but the call returned {describe(ours.get('value'))}")
+            return Verdict(False, f"expected {expected}, but {call} returned {describe(ours.get('value'))}")
         if ours.get("error") != ref["error"] or not ours.get("is_exception", False):
-            return Verdict(False, f"expected {expected}, got {ours.get('error')}: {_short(str(ours.get('message')))}")
+            return Verdict(False, f"expected {expected} from {call}, got {ours.get('error')}: "
+                                  f"{_short(str(ours.get('message')))}")
         if test.error_match and test.error_match not in str(ours.get("message", "")):
             return Verdict(False, f"raised {ours['error']} as expected, but its message "
                                   f"{_short(repr(ours.get('message')))} does not mention {test.error_match!r}")
         return Verdict(True, f"raised {ours['error']} as expected")
     if not ours.get("ok"):
+        theirs = _calls(ours)
+        during = f" in call {len(theirs)}, {calls[len(theirs) - 1]}" if 0 < len(theirs) <= len(calls) else ""
         if ours.get("error") == "KeyboardInterrupt":
-            return Verdict(False, "ran past the time limit of a test and was interrupted (an endless loop?)")
-        return Verdict(False, f"raised {ours.get('error')}: {_short(str(ours.get('message')))}")
+            return Verdict(False, f"ran past the time limit of a test and was interrupted{during} (an endless loop?)")
+        return Verdict(False, f"raised {ours.get('error')}{during}: {_short(str(ours.get('message')))}")
     try:
-        problem = compare_values(ours.get("value"), ref["value"], test)
-    except (KeyError, TypeError, ValueError, OverflowError) as err:
+        problem = _compare_with_calls(ours.get("value"), ref["value"], test, calls)
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as err:
         problem = f"the result could not be read ({type(err).__name__})"
     return Verdict(problem is None, problem or "matches the reference")

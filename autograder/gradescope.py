@@ -9,6 +9,7 @@ compresslab, the lab, its solution, its hidden tests and mutants, the pinned req
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,14 @@ set -euo pipefail
 cd "${AUTOGRADER_HOME:-/autograder}/source"
 if ! command -v python3.11 > /dev/null; then
   apt-get update && apt-get install -y python3.11 python3.11-venv
+fi
+# The grading kernel's sandbox; without it grading still runs and every results.json says what was not protected.
+if ! command -v bwrap > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    apt-get update && apt-get install -y bubblewrap || echo "warning: could not install bubblewrap" >&2
+  else
+    echo "warning: bubblewrap is missing and cannot be installed here (needs root and apt-get)" >&2
+  fi
 fi
 python3.11 -m venv .venv
 .venv/bin/python -m pip install --quiet -r requirements.txt
@@ -33,11 +42,31 @@ set -uo pipefail
 home="${AUTOGRADER_HOME:-/autograder}"
 cd "$home/source"
 python="${AUTOGRADER_PYTHON:-$home/source/.venv/bin/python}"
-submission=$(find "$home/submission" -type f \\( -name '*.ipynb' -o -name '*.py' \\) | sort | head -n 1)
 mkdir -p "$home/results"
-"$python" -m autograder grade "${submission:-$home/submission}" --lab __LAB__ --out "$home/results" \\
+"$python" -m autograder gradescope-run --lab __LAB__ --home "$home" \\
   || echo '{"score": 0, "output": "The autograder failed; please tell your instructor."}' > "$home/results/results.json"
 """
+
+
+def pick_submission(folder: Path) -> Path | None:
+    """The first plain .ipynb or .py file under ``folder`` in sorted order (symbolic links are never picked), or a
+    symbolic link when nothing else is there, so that grading refuses it with a reason."""
+    files, links = [], []
+    for parent, _, names in os.walk(folder):  # never follows links to folders
+        for name in names:
+            path = Path(parent) / name
+            if path.suffix in (".ipynb", ".py"):
+                (links if path.is_symlink() else files).append(path)
+    return min(files, default=None) or min(links, default=None)
+
+
+def run(lab: str, home: Path) -> int:
+    """Grade the submission under ``home``/submission into ``home``/results (what run_autograder calls)."""
+    from autograder.grade import grade, write_results
+
+    submission = pick_submission(home / "submission") or home / "submission"
+    write_results(grade(submission, lab), home / "results")
+    return 0
 
 
 def _course_files(lab: str) -> list[Path]:

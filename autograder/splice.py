@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,10 @@ class SubmissionError(ValueError):
     """The submission cannot be read at all (not a notebook, empty, too large); the message tells the student why."""
 
 
+class RefusedSubmission(SubmissionError):
+    """The submission is not a plain file (a symbolic link): grading it could grade something else."""
+
+
 @dataclass
 class StudentCode:
     """What was taken from a submission, and what was wrong with it."""
@@ -39,33 +45,51 @@ class StudentCode:
 
 def read_submission(path: Path) -> list[str]:
     """The sources of the code cells of a .ipynb or Jupytext .py submission."""
-    if not path.is_file():
-        raise SubmissionError(f"{path} is not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise SubmissionError("the submission is empty")
-    if size > MAX_SUBMISSION_BYTES:
-        raise SubmissionError(f"the submission is {size:,} bytes; the limit is {MAX_SUBMISSION_BYTES:,}")
+    if path.is_symlink():
+        raise RefusedSubmission(f"{path.name!r} is a symbolic link; hand in the notebook file itself")
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as err:
+        raise SubmissionError(f"{path.name!r} could not be opened ({err.strerror})") from err
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SubmissionError(f"{path.name!r} is not a file")
+        data = os.read(fd, MAX_SUBMISSION_BYTES + 1)
+    finally:
+        os.close(fd)
+    if not data:
+        raise SubmissionError("the submission is empty")
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"the submission is larger than the limit of {MAX_SUBMISSION_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SubmissionError("the submission is not a text file (not UTF-8); hand in the .ipynb or .py lab") from err
     if path.suffix == ".ipynb":
         try:
             raw = json.loads(text)
+        except RecursionError as err:
+            raise SubmissionError("the .ipynb file is nested too deeply to be a notebook") from err
         except json.JSONDecodeError as err:
             raise SubmissionError(f"the .ipynb file is not valid JSON (line {err.lineno}): was it saved fully?"
                                   ) from err
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             raise SubmissionError("the .ipynb file has no list of cells: it is not a Jupyter notebook")
         sources = []
-        for cell in raw["cells"]:
+        for number, cell in enumerate(raw["cells"], start=1):
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 source = cell.get("source", "")
-                sources.append("".join(source) if isinstance(source, list) else str(source))
+                if isinstance(source, list) and all(isinstance(line, str) for line in source):
+                    source = "".join(source)
+                if not isinstance(source, str):
+                    raise SubmissionError(f"cell {number} of the .ipynb file has a source that is not text")
+                sources.append(source)
         return sources
     if path.suffix == ".py":
-        nb = jupytext.reads(text, fmt="py:percent")
+        try:
+            nb = jupytext.reads(text, fmt="py:percent")
+        except Exception as err:  # jupytext's errors on odd input are not documented
+            raise SubmissionError(f"the .py file could not be read as a notebook ({type(err).__name__})") from err
         return [cell.source for cell in nb.cells if cell.cell_type == "code"]
     raise SubmissionError(f"a submission must be a .ipynb or .py file, got {path.name!r}")
 
@@ -100,7 +124,7 @@ def extract_student_code(cells: list[str], task_names: list[str]) -> StudentCode
         try:
             source = _python_source(raw)
             tree = ast.parse(source)
-        except (SyntaxError, ValueError) as err:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
             line = getattr(err, "lineno", "?")
             found.problems.append(f"code cell {number} has a syntax error (line {line}): {getattr(err, 'msg', err)}; "
                                   "the functions in it were not graded")
@@ -128,14 +152,15 @@ def _code_cell(source: str, role: str, **extra: object) -> NotebookNode:
     return nbformat.v4.new_code_cell(source, metadata={"autograder": {"role": role, **extra}})
 
 
-def test_cell_source(index: int, test: Test) -> str:
+def test_cell_source(index: int, test: Test, task_names: list[str] = ()) -> str:
     """A test's code wrapped in a function whose return value is the code's last expression, then reported."""
     tree = ast.parse(test.code)
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         tree.body[-1] = ast.Return(tree.body[-1].value)
     body = ast.unparse(ast.fix_missing_locations(tree)) or "return None"
     indented = "\n".join("    " + line for line in body.splitlines())
-    return f"def __autograder_test():\n{indented}\n\n__autograder_report({index}, __autograder_test)\n"
+    return (f"def __autograder_test():\n{indented}\n\n"
+            f"__autograder_report({index}, __autograder_test, {list(task_names)!r})\n")
 
 
 def lab_path(lab: str) -> Path:
@@ -146,11 +171,13 @@ def build_graded_notebook(lab: str, student: StudentCode | None, tests: list[Tes
     """Lab cells (no slow cells, no check cells), task cells from ``student`` (None: the lab's stubs), then tests."""
     lab_nb = jupytext.read(lab_path(lab))
     cells = [_code_cell(PREAMBLE.replace("__NONCE__", nonce).replace("__MIME__", MIME), "preamble")]
+    task_names: list[str] = []
     for cell in lab_nb.cells:
         tags = set(cell.metadata.get("tags", []))
         if cell.cell_type != "code" or tags & {"slow", "raises-exception"}:
             continue
         stubs = stub_functions(cell.source)
+        task_names += stubs
         if not stubs:
             cells.append(_code_cell(cell.source, "setup"))
             continue
@@ -167,7 +194,7 @@ def build_graded_notebook(lab: str, student: StudentCode | None, tests: list[Tes
         parts += [student.definitions[name] for name in stubs if name in student.definitions]
         cells.append(_code_cell("\n\n\n".join(parts), "task", functions=stubs))
     for index, test in enumerate(tests):
-        cells.append(_code_cell(test_cell_source(index, test), "test", index=index))
+        cells.append(_code_cell(test_cell_source(index, test, task_names), "test", index=index))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

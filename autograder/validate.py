@@ -9,7 +9,9 @@ every lab inside the test suite's time budget.
 from __future__ import annotations
 
 import ast
+import json
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from autograder.grade import GradeReport, grade, reference_payloads
 from autograder.spec import ROOT
 
 MUTANTS = ROOT / "autograder" / "mutants"
+TIMINGS = ROOT / "build" / "timings"
+MIN_MUTANTS = 12
 
 
 @dataclass(frozen=True)
@@ -67,18 +71,26 @@ def validate(lab: str, jobs: int = 2) -> bool:
     print(f"validate {lab}")
     found = mutants(lab)
     reference_payloads(lab)  # once, before the parallel gradings that all need it
+    start = time.monotonic()
     # The solution and the untouched lab run every test; a mutant needs only the tests that must catch it.
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         whole = [pool.submit(grade, ROOT / folder / f"{lab}.py", lab) for folder in ("solutions", "labs")]
         reports = list(pool.map(lambda m: _grade_mutant(lab, m), found))
         solution, untouched = whole[0].result(), whole[1].result()
+    seconds = time.monotonic() - start
+    print(f"  graded the solution, the untouched lab and {len(found)} mutants in {seconds:.1f} s with {jobs} jobs "
+          f"({seconds / (len(found) + 2):.2f} s per submission)")
+    TIMINGS.mkdir(parents=True, exist_ok=True)
+    (TIMINGS / f"validate-{lab}.json").write_text(json.dumps(
+        {"lab": lab, "seconds": round(seconds, 2), "mutants": len(found), "jobs": jobs,
+         "seconds_per_submission": round(seconds / (len(found) + 2), 3)}))
     failed = [r.test.name for r in solution.results if not r.passed]
     check(solution.score == solution.max_score == 100,
           f"reference solution scores {solution.score:g} / {solution.max_score:g}" + (f"; failed {failed}" if failed
                                                                                         else ""))
     passed = [r.test.name for r in untouched.results if r.passed]
     check(untouched.score == 0, f"untouched lab scores {untouched.score:g}" + (f"; passed {passed}" if passed else ""))
-    check(len(found) >= 8, f"{len(found)} mutants (at least 8 required)")
+    check(len(found) >= MIN_MUTANTS, f"{len(found)} mutants (at least {MIN_MUTANTS} required)")
     names = {r.test.name for r in solution.results}
     for mutant, report in zip(found, reports):
         results = {r.test.name: r for r in report.results}

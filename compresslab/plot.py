@@ -1,9 +1,15 @@
-"""One figure style for the whole course."""
+"""One figure style for the whole course.
+
+matplotlib is imported when a figure is made, not when this module is: a graded lab imports it beside the task
+functions, and grading never draws (its plotting cells are skipped), so it should not pay matplotlib's import.
+"""
 
 from __future__ import annotations
 
-import matplotlib as mpl
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 COURSE_STYLE = {
     "figure.figsize": (6.4, 4.0),
@@ -22,11 +28,15 @@ COURSE_STYLE = {
 
 def use_course_style() -> None:
     """Apply the course's matplotlib defaults (grid, no top/right spines, readable sizes)."""
+    import matplotlib as mpl
+
     mpl.rcParams.update(COURSE_STYLE)
 
 
 def new_axes(title: str, xlabel: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
     """One axes with a title and axis labels, in the course style."""
+    import matplotlib.pyplot as plt
+
     use_course_style()
     fig, ax = plt.subplots()
     ax.set_title(title)

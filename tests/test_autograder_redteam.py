@@ -4,15 +4,28 @@ Each case is graded with a few probe tests on the module 01 lab; the reference c
 earn a point it did not earn, crash the grader, or leave a test without a reason.
 """
 
+import json
+import os
+import shutil
+import subprocess
 import time
 
 import pytest
 
-from autograder import compare, splice
-from autograder.grade import run_submission
+from autograder import compare, runner, sandbox, splice
+from autograder.grade import (
+    GradeReport,
+    feedback_markdown,
+    grade,
+    gradescope_json,
+    protection_notes,
+    reference_payloads,
+    run_submission,
+    table,
+)
 from autograder.runner import Limits
-from autograder.sandbox import isolation
-from autograder.spec import ROOT, Test
+from autograder.sandbox import protections
+from autograder.spec import ROOT, Test, load_tests
 
 LAB = "01_quantization_basics"
 LIMITS = Limits(cell_timeout_s=4, total_timeout_s=90)
@@ -24,12 +37,16 @@ TESTS = [
 ]
 
 
+REFERENCE: dict = {}
+
+
 @pytest.fixture(scope="module")
 def reference():
     cells = splice.read_submission(ROOT / "solutions" / f"{LAB}.py")
     payloads, run, notes = run_submission(cells, LAB, TESTS, LIMITS)
     assert not notes and run.problem is None and len(payloads) == len(TESTS)
     assert not [r for r in run.records if r.get("role") != "test" and r.get("error")], run.records
+    REFERENCE.update(payloads)
     return payloads
 
 
@@ -38,6 +55,7 @@ def solution_cells():
 
 
 def grade_cells(cells, reference):
+    reference = reference or REFERENCE
     start = time.monotonic()
     payloads, run, notes = run_submission(cells, LAB, TESTS, LIMITS)
     verdicts = {t.name: compare.judge(payloads.get(t.name), reference[t.name], t) for t in TESTS}
@@ -210,21 +228,183 @@ def test_a_submission_for_another_lab_is_told_so(reference):
 
 SPY = '''
 def sqnr_db(x, x_hat):
-    import os
-    found = [os.getuid()]
-    for path in ("solutions/01_quantization_basics.py", "autograder/tests/01_quantization_basics.py"):
-        try:
-            found.append(len(open(os.path.join(ROOT_DIR, path)).read()))
-        except OSError as err:
-            found.append(type(err).__name__)
-    return found
+    import glob, os, sys
+    found = {"uid": os.getuid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+    tops = {os.path.join("/", d) for d in os.listdir("/")} - {"/usr", "/proc", "/dev", "/sys", "/lib", "/lib64", "/bin"}
+    roots = tops | {os.path.expanduser("~"), "/tmp"} | {os.path.dirname(p) for p in sys.path if p}
+    names = {"01_quantization_basics.py", "reference-01_quantization_basics.json"}
+    hits, seen = set(), set()
+    for root in sorted(roots):
+        for folder, dirs, files in os.walk(root):
+            if folder in seen:
+                dirs[:] = []
+                continue
+            seen.add(folder)
+            hits.update(os.path.join(folder, f) for f in names.intersection(files))
+    found["hits"] = sorted(hits)
+    found["sockets"] = sorted(glob.glob("/tmp/autograder-sockets-*/connection.json"))
+    found["env"] = sorted(os.environ)
+    found["compresslab"] = sorted(os.listdir(os.path.dirname(__import__("compresslab").__file__)))
+    try:
+        import socket
+        socket.create_connection(("127.0.0.1", 22), timeout=1)
+        found["network"] = "connected"
+    except OSError as err:
+        found["network"] = type(err).__name__
+    try:
+        import urllib.request
+        urllib.request.urlopen("http://deb.debian.org", timeout=2)
+        found["internet"] = "reached"
+    except Exception as err:
+        found["internet"] = type(err).__name__
+    return repr(found)
+'''
+
+# what ipykernel and bwrap set in the kernel's environment themselves
+IPYKERNEL_SETS = {"TERM", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "PAGER", "GIT_PAGER", "PYDEVD_USE_FRAME_EVAL",
+                  "PWD", "JPY_SESSION_NAME"}
+FULL = pytest.mark.skipif(not protections().mode.startswith("bwrap"),
+                          reason=f"bubblewrap cannot sandbox here: {protections().missing}")
+
+
+@FULL
+def test_the_kernel_sees_no_copy_of_the_solution_anywhere_no_network_and_only_its_own_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SHELL_SECRET", "set in the instructor's shell")
+    runner.thread_worker().kill()  # the next worker starts with the secret in its environment
+    # copies of the course left on the machine: a pytest folder, an unpacked autograder, another checkout
+    for where in ("copy/solutions", "unpacked/source/solutions"):
+        (tmp_path / where).mkdir(parents=True)
+        shutil.copy(ROOT / "solutions" / f"{LAB}.py", tmp_path / where / f"{LAB}.py")
+    tests = [Test("spy", 1, "sqnr_db(None, None)")]
+    payloads, run, _ = run_submission([SPY], LAB, tests, Limits(cell_timeout_s=60, total_timeout_s=120))
+    assert payloads["spy"]["ok"], (payloads["spy"].get("error"), payloads["spy"].get("message"))
+    found = eval(payloads["spy"]["value"]["str"])  # noqa: S307 - our own repr of plain Python values
+    assert found["hits"] == [], found["hits"]
+    assert len(found["sockets"]) <= 1, "a kernel can see another kernel's connection file (its own is all it may see)"
+    assert found["network"] != "connected" and found["internet"] != "reached", found
+    assert len(found["pids"]) <= 3, f"the kernel sees processes beyond its own sandbox: {found['pids']}"
+    allowed = set(sandbox.kernel_env("/course", "/tmp/home")) | set(sandbox.PASSED_ENV) | IPYKERNEL_SETS
+    assert "GRADER_SHELL_SECRET" not in found["env"] and set(found["env"]) <= allowed, set(found["env"]) - allowed
+    assert f"{LAB.split('_', 1)[1]}.py" not in found["compresslab"], "the lab's own exports were offered"
+    if os.geteuid() == 0:
+        assert sandbox.UID_BASE <= found["uid"] < sandbox.UID_BASE + sandbox.UID_SLOTS
+
+
+def test_the_grader_says_what_it_could_not_protect():
+    report_notes = protection_notes(GradeReport("x", "y", protections=sandbox.Protections("none", ("a thing",))))
+    assert report_notes == ["Grading ran without a thing."]
+    if protections().missing:
+        assert protections().mode != "bwrap-root"
+
+
+def test_an_unprivileged_user_can_build_the_sandbox_where_user_namespaces_are_on():
+    if os.geteuid() != 0 or sandbox.bwrap() is None:
+        pytest.skip("needs root (to become another user) and bubblewrap")
+    # the Python under /root is out of this user's reach, so the probe runs /usr/bin/id in the same namespaces
+    command = ["setpriv", "--reuid=64999", "--regid=64999", "--clear-groups", sandbox.bwrap(), "--unshare-all",
+               "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink",
+               "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "/usr/bin/id", "-u"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0 and run.stdout.strip() == "64999", run.stderr
+
+
+ESCAPES = '''
+def qrange(bits, signed, narrow=False):
+    raise ValueError("\\x1b[2J\\x1b[31mgrader error: all tests passed\\x07")
+'''
+
+QUOTER = '''
+import ast
+
+
+class Quote(ast.NodeTransformer):
+    """Appends `raise RuntimeError(<the cell's code>)` to every cell it sees."""
+
+    def visit_Module(self, node):
+        source = ast.unparse(node) * 20
+        node.body.append(ast.parse(f"raise RuntimeError({source!r})").body[0])
+        return node
+
+
+get_ipython().ast_transformers.append(Quote())
+
+
+def qrange(bits, signed, narrow=False):
+    return (0, 0)
 '''
 
 
-@pytest.mark.skipif(not isolation()[0], reason=f"no isolation on this machine: {isolation()[1]}")
-def test_an_isolated_kernel_runs_as_nobody_and_cannot_read_solutions_or_hidden_tests():
-    tests = [Test("spy", 1, "sqnr_db(None, None)")]
-    payloads, run, _ = run_submission([SPY.replace("ROOT_DIR", repr(str(ROOT)))], LAB, tests, LIMITS)
-    assert run.isolated
-    assert payloads["spy"]["value"] == {"list": [{"int": "65534"}, {"str": "FileNotFoundError"},
-                                                 {"str": "FileNotFoundError"}]}
+def test_messages_are_capped_escaped_and_never_quote_the_tests(tmp_path):
+    for name, cell in (("escapes", ESCAPES), ("quoter", QUOTER)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(f"# %%\n{cell}")
+        report = grade(path, LAB, limits=LIMITS)
+        feedback, results = feedback_markdown(report), json.dumps(gradescope_json(report))
+        assert report.status == "graded" and report.score == 0
+        for text in (feedback, results, table(report)):
+            assert "\x1b" not in text and "\x07" not in text
+        for test in load_tests(LAB):  # a visible test's code is shown on purpose; a hidden one's never
+            quoted = test.visibility == "hidden" and test.code.strip()[:60] in feedback
+            assert not quoted, f"{name}: the feedback quotes hidden test {test.name}"
+        assert max(len(r.message) for r in report.results) < 600
+    assert "\\x1b[2J" in feedback_markdown(grade(tmp_path / "escapes.py", LAB, limits=LIMITS))
+
+
+def test_malformed_notebooks_and_payloads_earn_zero_with_a_reason(reference, tmp_path):
+    bad_source = tmp_path / "bad_source.ipynb"
+    bad_source.write_text(json.dumps({"cells": [{"cell_type": "code", "source": [1, 2, 3]}], "nbformat": 4}))
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for path in (bad_source, deep):
+        report = grade(path, LAB, limits=LIMITS)
+        assert report.status == "unreadable" and report.score == 0
+        assert "could not be read" in gradescope_json(report)["output"]
+    forged = '''
+def qrange(bits, signed, narrow=False):
+    import json
+    from IPython.display import publish_display_data
+    mime = "application/vnd.compresslab.autograder+json"
+    nonce = next(c.cell_contents for c in __autograder_report.__closure__
+                 if isinstance(c.cell_contents, str) and len(c.cell_contents) == 16)
+    head = f'{{"nonce": "{nonce}", "index": 0, "ok": true, "value": '
+    deep = head + "[" * 50_000 + "]" * 50_000 + "}"
+    huge = head + '{"array": {"dtype": "U500000000", "shape": [1], "data": [0]}}}'
+    for text in (deep, huge, "{" * 10_000):
+        publish_display_data({mime: text})
+    return (0, 0)
+'''
+    verdicts, *_ = grade_cells([forged], None)
+    assert not any(v.passed for v in verdicts.values())
+
+
+LINGERER = '''
+def sqnr_db(x, x_hat):
+    import subprocess, sys
+    daemon = ("import os, time\\n"
+              "os.setsid()\\n"
+              "if os.fork(): os._exit(0)\\n"
+              "time.sleep(600)\\n")
+    subprocess.Popen([sys.executable, "-c", daemon], start_new_session=True)
+    return 0.0
+'''
+
+
+def test_the_reference_is_recomputed_when_its_cache_was_touched_and_no_grading_outlives_itself(tmp_path, monkeypatch):
+    from autograder import grade as grading
+
+    monkeypatch.setattr(grading, "CACHE", tmp_path)  # other tests read the shared cache meanwhile
+    first = reference_payloads(LAB)
+    cache = tmp_path / f"reference-{LAB}.json"
+    stored = json.loads(cache.read_text())
+    name = next(iter(stored["payloads"]))
+    stored["payloads"][name] = {"ok": True, "value": None}
+    cache.write_text(json.dumps(stored))
+    # a grading that leaves a double-forked, setsid process behind runs before the reference is recomputed
+    lingerer = tmp_path / "lingerer.py"
+    lingerer.write_text((ROOT / "solutions" / f"{LAB}.py").read_text() + "\n\n# %%\n" + LINGERER)
+    grade(lingerer, LAB, limits=LIMITS)
+    if protections().mode.startswith("bwrap"):
+        left = subprocess.run(["pgrep", "-f", "time.sleep\\(600\\)"], capture_output=True, text=True).stdout
+        assert left == "", "a process of a finished grading is still alive"
+    assert reference_payloads(LAB) == first
+    assert json.loads(cache.read_text())["payloads"][name] == first[name]

@@ -3,6 +3,7 @@
 import json
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder import compare, splice
@@ -84,7 +85,7 @@ def test_numbers_compare_across_int_and_float_encodings():
 
 def test_test_cell_returns_the_last_expression():
     source = splice.test_cell_source(3, Test("t", 1, "x = 2\nx * 21"))
-    namespace = {"__autograder_report": lambda index, fn: namespace.setdefault("got", (index, fn()))}
+    namespace = {"__autograder_report": lambda index, fn, names: namespace.setdefault("got", (index, fn()))}
     exec(source, namespace)
     assert namespace["got"] == (3, 42)
 
@@ -145,3 +146,108 @@ def test_graded_notebook_ignores_the_submissions_own_checks_tags_and_slow_cells(
     roles = [c.metadata["autograder"]["role"] for c in graded.cells]
     assert roles[0] == "preamble" and roles[-1] == "test" and "task" in roles
     assert sum("return (0, 1)" in s for s in sources) == 1
+
+
+# ---------------------------------------------------------------- batch and Gradescope input
+
+
+def test_symlinks_are_refused_never_followed(tmp_path):
+    from autograder.batch import find_submissions
+    from autograder.spec import ROOT
+
+    folder = tmp_path / "subs"
+    (folder / "eve").mkdir(parents=True)
+    (folder / "alice.py").write_text("# %%\nx = 1\n")
+    (folder / "mallory.py").symlink_to(ROOT / "solutions" / f"{LAB}.py")
+    (folder / "trudy.py").symlink_to(folder / "alice.py")
+    (folder / "eve" / "lab.py").symlink_to(ROOT / "solutions" / f"{LAB}.py")
+    found = find_submissions(folder)
+    assert found["alice"].path == folder / "alice.py" and found["alice"].status == "graded"
+    for student in ("mallory", "trudy", "eve"):
+        assert found[student].path is None and found[student].status == "refused", student
+        assert "symbolic link" in found[student].note
+
+
+def test_a_symlinked_submission_is_refused_by_grading_itself(tmp_path):
+    from autograder.spec import ROOT
+
+    link = tmp_path / "lab.py"
+    link.symlink_to(ROOT / "solutions" / f"{LAB}.py")
+    with pytest.raises(splice.RefusedSubmission, match="symbolic link"):
+        splice.read_submission(link)
+
+
+def test_colliding_names_stop_the_batch_naming_both_and_distinct_names_stay_distinct(tmp_path):
+    from autograder.batch import BatchInputError, find_submissions
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("Zoë Li.py", "Zoé Li.py", "Zoe\u0308 Li.ipynb"):  # the last is "Zoë" written decomposed
+        (folder / name).write_text("{}")
+    with pytest.raises(BatchInputError) as err:
+        find_submissions(folder)
+    assert "Zoë Li.py" in str(err.value) and "Zoe\u0308 Li.ipynb" in str(err.value)
+    (folder / "Zoe\u0308 Li.ipynb").unlink()
+    assert sorted(find_submissions(folder)) == ["Zoé_Li", "Zoë_Li"]
+    for clash in (("x.py", "x.ipynb"), ("y.py", "y")):
+        sub = tmp_path / clash[0]
+        sub.mkdir()
+        (sub / clash[0]).write_text("{}")
+        (sub / clash[1]).mkdir() if "." not in clash[1] else (sub / clash[1]).write_text("{}")
+        with pytest.raises(BatchInputError) as err:
+            find_submissions(sub)
+        assert clash[0] in str(err.value) and clash[1] in str(err.value)
+
+
+def test_gradescope_picks_a_plain_file_whatever_its_name_and_never_a_link(tmp_path):
+    from autograder.gradescope import pick_submission
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "a.py").symlink_to("/etc/passwd")
+    (folder / "b\nc.py").write_text("# %%\nx = 1\n")
+    assert pick_submission(folder) == folder / "b\nc.py"
+    (folder / "b\nc.py").unlink()
+    assert pick_submission(folder) == folder / "a.py"  # only a link: grading refuses it with a reason
+    (folder / "a.py").unlink()
+    assert pick_submission(folder) is None
+
+
+# ---------------------------------------------------------------- output that cannot leak or crash
+
+
+def test_clean_escapes_control_characters_and_caps():
+    from autograder.grade import clean
+
+    text = clean("\x1b[31mred\x07 and a newline\nkept" + "x" * 1000, limit=50)
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b[31m" in text and "\n" in text
+    assert len(text) < 100 and "more characters" in text
+
+
+def test_the_redactor_withholds_a_message_quoting_a_test():
+    from autograder.grade import Redactor
+
+    test = Test("t", 1, "secret_inputs = np.arange(1234, 5678) * 0.125\nquantize(secret_inputs, 0.1, 0, -8, 7)")
+    redact = Redactor([test])
+    assert redact("raised ValueError: bits must be 2..16") == "raised ValueError: bits must be 2..16"
+    assert "not shown" in redact("RuntimeError: " + test.code[5:60])
+
+
+def test_payloads_are_parsed_with_limits_on_size_depth_and_dtype():
+    deep = '{"ok": true, "value": ' + "[" * 5000 + "]" * 5000 + "}"
+    assert compare.parse_payload(deep) is None
+    assert compare.parse_payload("x" * 5_000_000) is None and compare.parse_payload(None) is None
+    forged = {"ok": True, "value": {"array": {"dtype": "U500000000", "shape": [2], "data": [0, 0]}}}
+    verdict = compare.judge(forged, ok(np.array([1, 2])), Test("t", 1, "0"))
+    assert not verdict.passed and "could not be read" in verdict.message
+    huge = {"ok": True, "value": {"array": {"dtype": "float64", "shape": [10**9], "data": [0]}}}
+    assert not compare.judge(huge, ok(np.array([1.0])), Test("t", 1, "0")).passed
+
+
+def test_a_failed_call_is_named_with_its_inputs():
+    ref = {"ok": True, "value": {"list": [enc(1), enc(2)]}, "calls": ["f(array(shape=(3,), ...))", "f(7)"]}
+    ours = {"ok": True, "value": {"list": [enc(1), enc(3)]}}
+    verdict = compare.judge(ours, ref, Test("t", 1, "0"))
+    assert verdict.message.startswith("call 2 of 2, f(7):"), verdict.message
+    raised = {"ok": False, "error": "TypeError", "message": "boom", "is_exception": True, "calls": ["f(1)"]}
+    assert "in call 1, f(array(shape=(3,), ...))" in compare.judge(raised, ref, Test("t", 1, "0")).message

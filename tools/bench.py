@@ -15,12 +15,19 @@ import os
 import platform
 import sys
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from compresslab.measure import latency_ms
 from tools.notebooks import BUILD, ROOT, execute, sources
+
+
+def grade_labs() -> list[str]:
+    from autograder.grade import labs
+
+    return labs()
 
 BUDGET_S = 60.0
 INT8_WIDTH = 1024
@@ -67,6 +74,53 @@ def grading_rows() -> list[dict[str, object]]:
                      "ratio": round(report.seconds / direct, 2), "score": report.score})
         print(f"  graded {lab} in {report.seconds:.1f} s (direct run {direct:.1f} s)", file=sys.stderr)
     return rows
+
+
+BATCH_SIZE = 20
+EMPTY_SUBMISSION = "# %%\nx = 1\n"
+
+
+def batch_rows(lab: str, jobs: int = 2) -> list[dict[str, object]]:
+    """Seconds per submission for a batch of 20 empty submissions (the fixed cost of a grading) and of 20 copies of
+    the reference solution (a full grading), each graded by ``python -m autograder batch`` with ``jobs`` jobs."""
+    import subprocess
+    import tempfile
+    import time
+
+    from autograder import grade
+
+    grade.reference_payloads(lab)
+    rows = []
+    for kind, text in (("empty", EMPTY_SUBMISSION), ("solution", (ROOT / "solutions" / f"{lab}.py").read_text())):
+        with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+            folder = Path(tmp) / "submissions"
+            folder.mkdir()
+            for i in range(BATCH_SIZE):
+                (folder / f"student{i:02d}.py").write_text(text)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "autograder", "batch", str(folder), "--lab", lab, "--jobs",
+                            str(jobs), "--out", str(Path(tmp) / "out")], cwd=ROOT, check=True,
+                           capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            seconds = time.perf_counter() - start
+        rows.append({"lab": lab, "submissions": kind, "count": BATCH_SIZE, "jobs": jobs,
+                     "seconds": round(seconds, 1), "per_submission_s": round(seconds / BATCH_SIZE, 2)})
+        print(f"  batch of {BATCH_SIZE} {kind} submissions of {lab}: {seconds:.1f} s", file=sys.stderr)
+    return rows
+
+
+def recorded_timings() -> dict[str, object]:
+    """What the last `make test` and `validate` recorded in build/timings (seconds by part, per mutant)."""
+    folder = BUILD / "timings"
+    parts = {}
+    for name in ("make-test.tsv",):
+        path = folder / name
+        if path.exists():
+            parts.update(line.split("\t") for line in path.read_text().splitlines() if "\t" in line)
+    venv = ROOT / ".venv" / "install-seconds.tsv"
+    if venv.exists():
+        parts.update(line.split("\t") for line in venv.read_text().splitlines() if "\t" in line)
+    validate = [json.loads(p.read_text()) for p in sorted(folder.glob("validate-*.json"))] if folder.exists() else []
+    return {"make_test_seconds": {k: int(v) for k, v in parts.items()}, "validate": validate}
 
 
 def significant(value: float, digits: int = 4) -> float:
@@ -162,10 +216,25 @@ def main(argv: list[str] | None = None) -> int:
     for r in grading:
         print(f"{r['lab']:<34}  {r['grade_s']:>7.1f}   {r['direct_s']:>10.1f}   {r['ratio']:>5.2f}   "
               f"< 1.5x and < 20 s: {'yes' if r['ratio'] < 1.5 and r['grade_s'] < 20 else 'NO'}")
+    batches = [row for lab in grade_labs() for row in batch_rows(lab)]
+    print(f"\ngrading in a batch ({BATCH_SIZE} submissions, python -m autograder batch --jobs 2)")
+    print(f"{'lab':<34}  {'submissions':<11}  {'seconds':>7}  {'per submission':>14}")
+    for r in batches:
+        print(f"{r['lab']:<34}  {r['submissions']:<11}  {r['seconds']:>7.1f}  {r['per_submission_s']:>12.2f} s"
+              + ("   (fixed cost per grading; budget 1 s)" if r["submissions"] == "empty" else ""))
+    timings = recorded_timings()
+    if timings["validate"]:
+        print("\nvalidate (from its last run)        mutants   seconds   per graded submission")
+        for v in timings["validate"]:
+            print(f"{v['lab']:<34}  {v['mutants']:>7}   {v['seconds']:>7.1f}   {v['seconds_per_submission']:>8.2f} s")
+    if timings["make_test_seconds"]:
+        print("\nmake test by part (from its last run): " + ", ".join(
+            f"{part} {seconds} s" for part, seconds in timings["make_test_seconds"].items()))
     int8 = int8_rows()
     print("\n" + format_int8_table(int8))
     BUILD.mkdir(exist_ok=True)
-    (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "int8": int8}, indent=2))
+    (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "batches": batches,
+                                                  **timings, "int8": int8}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -4,7 +4,7 @@ include tools/common.mk
 JOBS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help lab check course clean
+.PHONY: help lab check sandbox course clean
 
 course: $(STAMP)  ## execute every lecture and render build/site/index.html (1 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
