@@ -408,3 +408,22 @@ def test_the_reference_is_recomputed_when_its_cache_was_touched_and_no_grading_o
         assert left == "", "a process of a finished grading is still alive"
     assert reference_payloads(LAB) == first
     assert json.loads(cache.read_text())["payloads"][name] == first[name]
+
+
+def test_without_bubblewrap_grading_still_works_and_every_report_says_what_was_missing(reference, monkeypatch,
+                                                                                      tmp_path):
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    sandbox.protections.cache_clear()
+    try:
+        fallback = protections()
+        assert fallback.mode in ("namespace-root", "none") and "bubblewrap is not installed" in fallback.missing[0]
+        verdicts, *_ = grade_cells(solution_cells(), reference)
+        assert all(v.passed for v in verdicts.values()), verdicts
+        path = tmp_path / "lab.py"
+        path.write_text("# %%\nx = 1\n")
+        report = grade(path, LAB, limits=LIMITS)
+        for text in (feedback_markdown(report), gradescope_json(report)["output"]):
+            assert "Grading ran without a filesystem built from nothing" in text
+        assert gradescope_json(report)["extra_data"]["missing_protections"] == list(fallback.missing)
+    finally:
+        sandbox.protections.cache_clear()
