@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("batch", help="grade every submission in a folder and write a gradebook")
     b.add_argument("folder", type=Path)
     b.add_argument("--lab", type=_lab, required=True)
-    b.add_argument("--jobs", type=int, default=2)
+    b.add_argument("--jobs", type=int, default=grading.default_jobs(),
+                   help="gradings at once (default: cores + 1, so one grading's waits overlap another's work)")
     b.add_argument("--out", type=Path, required=True)
     b.add_argument("--force", action="store_true", help="regrade students that already have results")
     z = sub.add_parser("gradescope", help="build a Gradescope autograder zip for one lab")

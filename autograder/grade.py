@@ -12,8 +12,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jupytext
-
 from autograder import compare, sandbox, splice
 from autograder.runner import Limits, RunResult, run_notebook
 from autograder.spec import PUBLIC_DIR, ROOT, TESTS_DIR, Test, load_tests, public_path, read_public
@@ -85,10 +83,15 @@ class GradeReport:
         return round(sum(r.test.points for r in self.results), 6)
 
 
+def default_jobs() -> int:
+    """Gradings to run at once: one per core, plus one to fill the time kernels spend waiting on each other."""
+    return (os.cpu_count() or 1) + 1
+
+
 def task_functions(lab: str) -> list[str]:
     """Every stubbed function of the lab, in order."""
     names: list[str] = []
-    for cell in jupytext.read(splice.lab_path(lab)).cells:
+    for cell in splice.lab_notebook(lab).cells:
         if cell.cell_type == "code":
             names += splice.stub_functions(cell.source)
     return names

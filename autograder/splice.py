@@ -8,6 +8,7 @@ imports and helper definitions that sit in the same cells (students often write 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import stat
@@ -167,9 +168,25 @@ def lab_path(lab: str) -> Path:
     return ROOT / "labs" / f"{lab}.py"
 
 
+def lab_notebook(lab: str) -> NotebookNode:
+    """The generated lab as a notebook, parsed once per version of the file (a batch grades it many times)."""
+    path = lab_path(lab)
+    return _parsed(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: str, mtime_ns: int) -> NotebookNode:
+    return jupytext.read(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _test_cell(index: int, test: Test, task_names: tuple[str, ...]) -> str:
+    return test_cell_source(index, test, task_names)
+
+
 def build_graded_notebook(lab: str, student: StudentCode | None, tests: list[Test], nonce: str) -> NotebookNode:
     """Lab cells (no slow cells, no check cells), task cells from ``student`` (None: the lab's stubs), then tests."""
-    lab_nb = jupytext.read(lab_path(lab))
+    lab_nb = lab_notebook(lab)
     cells = [_code_cell(PREAMBLE.replace("__NONCE__", nonce).replace("__MIME__", MIME), "preamble")]
     task_names: list[str] = []
     for cell in lab_nb.cells:
@@ -194,7 +211,7 @@ def build_graded_notebook(lab: str, student: StudentCode | None, tests: list[Tes
         parts += [student.definitions[name] for name in stubs if name in student.definitions]
         cells.append(_code_cell("\n\n\n".join(parts), "task", functions=stubs))
     for index, test in enumerate(tests):
-        cells.append(_code_cell(test_cell_source(index, test, task_names), "test", index=index))
+        cells.append(_code_cell(_test_cell(index, test, tuple(task_names)), "test", index=index))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

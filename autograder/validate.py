@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grade import GradeReport, grade, reference_payloads
+from autograder.grade import GradeReport, default_jobs, grade, reference_payloads
 from autograder.spec import ROOT
 
 MUTANTS = ROOT / "autograder" / "mutants"
@@ -60,7 +60,7 @@ def _grade_mutant(lab: str, mutant: Mutant) -> GradeReport:
         return grade(path, lab, only=set(mutant.caught_by))
 
 
-def validate(lab: str, jobs: int = 2) -> bool:
+def validate(lab: str, jobs: int | None = None) -> bool:
     """Print what each check found and a closing count; True when every check holds."""
     outcomes: list[bool] = []
 
@@ -68,6 +68,7 @@ def validate(lab: str, jobs: int = 2) -> bool:
         outcomes.append(condition)
         print(f"  [{'ok' if condition else 'FAIL'}] {message}")
 
+    jobs = jobs or default_jobs()
     print(f"validate {lab}")
     found = mutants(lab)
     reference_payloads(lab)  # once, before the parallel gradings that all need it

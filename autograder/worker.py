@@ -13,11 +13,16 @@ import os
 import sys
 
 
+# pytest's built-in plugins that a graded notebook never uses
+UNUSED_PLUGINS = ("cacheprovider", "doctest", "junitxml", "pastebin", "stepwise", "unittest", "faulthandler")
+
+
 def pytest_args(job) -> list[str]:
     folder = os.path.dirname(job.notebook)
+    disabled = [arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
     return [job.notebook, "--nbval-lax", f"--nbval-cell-timeout={job.cell_timeout_s}", "-p", "nbval.plugin",
-            "-p", "no:cacheprovider", "--noconftest", "-q", "-c", os.path.join(folder, "pytest.ini"),
-            "--rootdir", folder, "-o", "addopts="]
+            *disabled, "--noconftest", "-q", "-c", os.path.join(folder, "pytest.ini"), "--rootdir", folder,
+            "-o", "addopts="]
 
 
 def _reap() -> None:

@@ -80,7 +80,7 @@ BATCH_SIZE = 20
 EMPTY_SUBMISSION = "# %%\nx = 1\n"
 
 
-def batch_rows(lab: str, jobs: int = 2) -> list[dict[str, object]]:
+def batch_rows(lab: str, jobs: int | None = None) -> list[dict[str, object]]:
     """Seconds per submission for a batch of 20 empty submissions (the fixed cost of a grading) and of 20 copies of
     the reference solution (a full grading), each graded by ``python -m autograder batch`` with ``jobs`` jobs."""
     import subprocess
@@ -89,6 +89,7 @@ def batch_rows(lab: str, jobs: int = 2) -> list[dict[str, object]]:
 
     from autograder import grade
 
+    jobs = jobs or grade.default_jobs()
     grade.reference_payloads(lab)
     rows = []
     for kind, text in (("empty", EMPTY_SUBMISSION), ("solution", (ROOT / "solutions" / f"{lab}.py").read_text())):
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['lab']:<34}  {r['grade_s']:>7.1f}   {r['direct_s']:>10.1f}   {r['ratio']:>5.2f}   "
               f"< 1.5x and < 20 s: {'yes' if r['ratio'] < 1.5 and r['grade_s'] < 20 else 'NO'}")
     batches = [row for lab in grade_labs() for row in batch_rows(lab)]
-    print(f"\ngrading in a batch ({BATCH_SIZE} submissions, python -m autograder batch --jobs 2)")
+    print(f"\ngrading in a batch ({BATCH_SIZE} submissions, python -m autograder batch, {batches[0]['jobs']} jobs)")
     print(f"{'lab':<34}  {'submissions':<11}  {'seconds':>7}  {'per submission':>14}")
     for r in batches:
         print(f"{r['lab']:<34}  {r['submissions']:<11}  {r['seconds']:>7.1f}  {r['per_submission_s']:>12.2f} s"
