@@ -12,7 +12,6 @@ import json
 import os
 import sys
 
-
 # pytest's built-in plugins that a graded notebook never uses
 UNUSED_PLUGINS = ("cacheprovider", "doctest", "junitxml", "pastebin", "stepwise", "unittest", "faulthandler")
 
