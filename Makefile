@@ -9,13 +9,13 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=120 -p tools
 TEST_ENV := OMP_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help test sandbox lint unit notebooks validate check grade gradescope release labs exports course lab bench clean
+.PHONY: help test sandbox browser site-check lint unit notebooks validate check grade gradescope release labs exports course lab bench clean
 
 TIMINGS := build/timings
 
 test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, validation (10 min)
 	@mkdir -p $(TIMINGS) && rm -f $(TIMINGS)/make-test.tsv
-	@for part in lint unit notebooks validate; do \
+	@for part in lint unit notebooks site-check validate; do \
 		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
 		printf '%s\t%s\n' $$part $$(( $$(date +%s) - start )) >> $(TIMINGS)/make-test.tsv; \
 	done; echo "make test: seconds by part"; cat $(TIMINGS)/make-test.tsv $(VENV)/install-seconds.tsv 2>/dev/null
@@ -28,10 +28,16 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (6 min)
 	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q
 
-notebooks: $(STAMP)  ## run every lecture, solution and generated lab top to bottom under nbval (1 min)
+notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (1 min)
+	$(TEST_ENV) $(PY) -m tools.notebooks execute --jobs $(JOBS)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
-	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD) $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD)/labs $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+
+site-check: $(STAMP) browser  ## render both sites from `make notebooks` and check every page in headless Chromium (30 s)
+	$(PY) -m tools.site build/site
+	$(PY) -m tools.site build/site-student --student
+	$(PY) -m tools.site_check build/site build/site-student
 
 validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points (2.5 min a lab)
 	$(TEST_ENV) $(PY) -m autograder validate
@@ -44,7 +50,7 @@ gradescope: $(STAMP)  ## LAB=01: build build/gradescope/<lab>.zip, a Gradescope 
 	@test -n "$(SLUG)" || (echo "usage: make gradescope LAB=01"; exit 2)
 	$(PY) -m autograder gradescope --lab $(SLUG) -o build/gradescope/$(SLUG).zip
 
-release: $(STAMP)  ## build/release/: the course for students (no solutions, hidden tests or mutants) (20 s)
+release: $(STAMP)  ## build/release/: the course for students, with its site (no solutions, hidden tests or mutants) (1 min)
 	$(PY) -m tools.release build/release
 
 labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
@@ -53,7 +59,7 @@ labs: $(STAMP)  ## regenerate labs/ from solutions/ (5 s)
 exports: $(STAMP)  ## regenerate compresslab modules from lecture cells tagged export (5 s)
 	$(PY) -m tools.exports
 
-course: $(STAMP)  ## execute every lecture and solution and render build/site/index.html (2 min)
+course: $(STAMP)  ## execute every lecture and solution (reusing current runs) and write build/site/index.html (2 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
 
 bench: $(STAMP)  ## time every lecture and solution notebook, the grading of each solution, int8 kernels (3 min)

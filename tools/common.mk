@@ -42,6 +42,15 @@ lab: $(STAMP)  ## open JupyterLab on labs/ (the .py files open as notebooks)
 	@# the kernel shows plots inline only when MPLBACKEND is unset
 	env -u MPLBACKEND $(VENV)/bin/jupyter lab --notebook-dir=labs
 
+# Chromium for the site's browser check: installed when missing and possible, else the check says it was skipped.
+browser:  ## install Debian's chromium for `make site-check` when it is missing and this is root with apt-get (1 min)
+	@if command -v chromium > /dev/null || command -v chromium-browser > /dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+		echo "Installing chromium for the site check..."; \
+		(apt-get update -qq && apt-get install -y -qq chromium) > /dev/null 2>&1 \
+			|| echo "warning: could not install chromium; the site check will be skipped"; \
+	else echo "note: chromium is not installed and this is not root with apt-get; the site check will be skipped"; fi
+
 check: $(STAMP) sandbox  ## LAB=01: your lab in labs/ against the tests the lab shows, as the autograder runs them (15 s)
 	@test -n "$(SLUG)" || (echo "usage: make check LAB=01 (no lab matches LAB=$(LAB))"; exit 2)
 	$(PY) -m autograder grade labs/$(SLUG).py --lab $(SLUG) --public --out build/check/$(SLUG)

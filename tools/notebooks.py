@@ -8,7 +8,8 @@ and renders build/site/ with an index page.
 from __future__ import annotations
 
 import argparse
-import html
+import hashlib
+import json
 import os
 import sys
 import time
@@ -18,8 +19,6 @@ from pathlib import Path
 import jupytext
 import nbformat
 from nbclient import NotebookClient
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -51,8 +50,9 @@ def write_ipynb(sources_: list[Path], out_dir: Path) -> list[Path]:
     return written
 
 
-def execute(source: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
-    """Execute a notebook top to bottom in a fresh kernel; return it with its wall time in seconds."""
+def execute(source: Path, timeout: int = 120) -> tuple[nbformat.NotebookNode, float]:
+    """Execute a notebook top to bottom in a fresh kernel (``timeout`` seconds a cell; a cell that raises, unless
+    tagged raises-exception, fails it); return it with its wall time in seconds."""
     nb = to_notebook(source)
     # The kernel inherits this: figures are embedded in the notebook (MPLBACKEND=Agg, set for tests, would drop them).
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -64,69 +64,61 @@ def execute(source: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, fl
     return nb, seconds
 
 
-def render_html(nb: nbformat.NotebookNode) -> str:
-    """A standalone HTML page (MathJax for the math, images inline); cells tagged hide-input show output only."""
-    exporter = HTMLExporter(template_name="lab")
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"hide-input"}), enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+def _source_key(source: Path) -> str:
+    """What an executed copy depends on: the notebook's source and the helper package it imports."""
+    digest = hashlib.sha256(source.read_bytes())
+    for helper in sorted((ROOT / "compresslab").glob("*.py")):
+        digest.update(helper.read_bytes())
+    return digest.hexdigest()
 
 
-def _execute_and_render(source: Path) -> tuple[str, str, float]:
+def _execute_one(source: Path) -> tuple[str, float]:
     nb, seconds = execute(source)
-    executed = BUILD / "executed" / source.parent.name / f"{source.stem}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, executed)
-    page = BUILD / "site" / source.parent.name / f"{source.stem}.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_html(nb))
-    return source.parent.name, source.stem, seconds
+    nb.metadata["course"] = {"source_key": _source_key(source), "seconds": round(seconds, 1)}
+    target = BUILD / "executed" / source.parent.name / f"{source.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return f"{source.parent.name}/{source.stem}", seconds
 
 
-def title_of(source: Path) -> str:
-    """The first markdown heading of a notebook, without the leading #s."""
-    for line in source.read_text().splitlines():
-        if line.startswith("# #"):
-            return line.lstrip("# ").strip()
-    return source.stem
+def _fresh(source: Path) -> float | None:
+    """The recorded run time of an executed copy that is current for ``source``, else None."""
+    target = BUILD / "executed" / source.parent.name / f"{source.stem}.ipynb"
+    if not target.exists():
+        return None
+    meta = nbformat.read(target, as_version=4).metadata.get("course", {})
+    return meta.get("seconds") if meta.get("source_key") == _source_key(source) else None
 
 
-def index_page(rows: list[tuple[str, str, float]]) -> str:
-    """The course index: one row per module with links to its rendered lecture and solution."""
-    by_slug: dict[str, dict[str, float]] = {}
-    for kind, slug, seconds in rows:
-        by_slug.setdefault(slug, {})[kind] = seconds
-    lines = []
-    for slug, kinds in sorted(by_slug.items()):
-        links = " · ".join(f'<a href="{kind}/{slug}.html">{kind[:-1]}</a> ({kinds[kind]:.0f} s)'
-                           for kind in ("lectures", "solutions") if kind in kinds)
-        title = html.escape(title_of(ROOT / "lectures" / f"{slug}.py"))
-        lines.append(f"<tr><td>{slug[:2]}</td><td>{title}</td><td>{links}</td></tr>")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Neural Network Compression from Scratch</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;line-height:1.5}}
-td,th{{padding:.3rem .8rem;text-align:left;border-bottom:1px solid #ddd}}</style></head>
-<body><h1>Neural Network Compression from Scratch</h1>
-<p>Each lecture and reference solution below was executed top to bottom when this site was built;
-the times are that run's wall-clock seconds.</p>
-<table><tr><th>#</th><th>Module</th><th>Pages</th></tr>
-{chr(10).join(lines)}
-</table></body></html>
-"""
+def execute_all(dirs: tuple[str, ...] = ("lectures", "solutions"), jobs: int = 2, reuse: bool = True) -> dict:
+    """Execute every notebook of ``dirs`` into build/executed (failing on the first error), reusing current copies
+    when ``reuse``; return and record {"<dir>/<slug>": seconds}."""
+    todo, seconds = [], {}
+    for source in sources(dirs):
+        known = _fresh(source) if reuse else None
+        if known is None:
+            todo.append(source)
+        else:
+            seconds[f"{source.parent.name}/{source.stem}"] = known
+    if jobs > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"  # parallel kernels: one thread each, or they fight over the cores
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for name, took in pool.map(_execute_one, todo):
+            seconds[name] = round(took, 1)
+            print(f"executed {name} in {took:.1f} s")
+    record = BUILD / "executed" / "seconds.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    recorded = json.loads(record.read_text()) if record.exists() else {}
+    record.write_text(json.dumps({**recorded, **seconds}, indent=1, sort_keys=True))
+    return seconds
 
 
 def build_course(jobs: int = 2) -> Path:
-    """Execute every lecture and solution, render each, and write build/site/index.html."""
-    todo = sources(("lectures", "solutions"))
-    if jobs > 1:
-        os.environ["OMP_NUM_THREADS"] = "1"  # parallel kernels: one thread each, or they fight over the cores
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(_execute_and_render, todo))
-    for kind, slug, seconds in rows:
-        print(f"{kind}/{slug}: {seconds:.1f} s")
-    index = BUILD / "site" / "index.html"
-    index.write_text(index_page(rows))
-    return index
+    """Execute every lecture and solution (reusing current executed copies) and write the instructor site."""
+    from tools.site import build_site
+
+    execute_all(("lectures", "solutions"), jobs)
+    return build_site(BUILD / "site")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     ipynb.add_argument("out_dir", type=Path)
     course = sub.add_parser("course", help="execute and render every lecture and solution")
     course.add_argument("--jobs", type=int, default=2)
+    run = sub.add_parser("execute", help="execute every lecture and solution into build/executed, failing on errors")
+    run.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if args.command == "ipynb":
         for path in write_ipynb(sources(), args.out_dir):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    elif args.command == "execute":
+        execute_all(("lectures", "solutions"), args.jobs, reuse=False)
     else:
         print(f"wrote {build_course(args.jobs).relative_to(ROOT)}")
     return 0

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = ".course-release"
 TOP_FILES = ("README.md", "requirements.txt", "environment.yml", "pyproject.toml", "jupytext.toml", ".gitignore")
 TREES = {"lectures": "[0-9][0-9]_*.py", "labs": "[0-9][0-9]_*.py", "compresslab": "*.py", "autograder": "*.py"}
-TOOLS = ("__init__.py", "notebooks.py", "common.mk")
+TOOLS = ("__init__.py", "notebooks.py", "site.py", "common.mk")
 
 
 def release_files() -> dict[str, Path]:
@@ -43,8 +43,9 @@ def _fresh_folder(out: Path) -> None:
     (out / MARKER).write_text("written by `make release`; the next release replaces this folder\n")
 
 
-def build_release(out: Path) -> list[str]:
-    """Write the student release to ``out``; return the relative paths written."""
+def build_release(out: Path, site: bool = True) -> list[str]:
+    """Write the student release to ``out`` (with its site, the lectures executed, unless not ``site``); return the
+    relative paths written."""
     _fresh_folder(out)
     written = []
     for relative, source in release_files().items():
@@ -58,6 +59,13 @@ def build_release(out: Path) -> list[str]:
         (out / relative).parent.mkdir(parents=True, exist_ok=True)
         (out / relative).write_text(json.dumps(record, indent=1))
         written.append(relative)
+    if site:
+        from tools.notebooks import execute_all
+        from tools.site import build_site
+
+        execute_all(("lectures",))
+        build_site(out / "site", student=True)
+        written += [str(p.relative_to(out)) for p in sorted((out / "site").rglob("*")) if p.is_file()]
     return written
 
 
@@ -66,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="the release folder, for example build/release")
     args = parser.parse_args(argv)
     written = build_release(args.out)
-    print(f"wrote {len(written)} files to {args.out}: no solutions, hidden tests or mutants")
+    print(f"wrote {len(written)} files to {args.out}: no solutions, hidden tests or mutants; the site is "
+          f"{args.out / 'site' / 'index.html'}")
     return 0
 
 

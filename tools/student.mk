@@ -6,7 +6,7 @@ JOBS ?= 2
 .DEFAULT_GOAL := help
 .PHONY: help lab check sandbox course clean
 
-course: $(STAMP)  ## execute every lecture and render build/site/index.html (1 min)
+course: $(STAMP)  ## execute every lecture and write the site, build/site/index.html (1 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
 
 clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)

@@ -11,6 +11,7 @@ ALLOWED_TAGS: dict[str, str] = {
     "export": "a lecture cell copied into compresslab/<topic>.py by `make exports`",
     "raises-exception": "the cell is expected to raise; the lab generator adds it to cells that call a stub",
     "hide-input": "rendered pages show the output of this cell but not its code",
+    "headline": "a lecture cell whose printed lines are the module's measured results on the course index",
 }
 
 
