@@ -793,7 +793,8 @@ def test_calibrate_model_max_is_the_activation_range(sol):
         out = net[2](torch.relu(hidden))
     expected = {"0.input": x.abs().max().item(), "0.output": hidden.abs().max().item(),
                 "2.input": torch.relu(hidden).abs().max().item(), "2.output": out.abs().max().item()}
-    assert thresholds == expected
+    # batches of 10 and one batch of 33 go through different BLAS blockings: equal to float32 rounding, not bitwise
+    assert thresholds == pytest.approx(expected, rel=1e-6)
 
 
 def test_calibrate_model_leaves_the_model_unchanged(sol):
