@@ -1,8 +1,8 @@
 """pytest plugin for one graded notebook under nbval; it runs in the grader's worker process, never in the kernel.
 
 - Starts the kernel with the job's sandboxed command, over ipc sockets in the job's private folder.
-- Records, for every cell, its status, duration, error and the autograder results it published, into the job's
-  record file, rewritten after each cell, so a run killed at the total time limit keeps what it finished.
+- Records, for every cell, its status, duration, error and the autograder results it published, as one JSON line
+  appended to the job's record file after the cell, so a run killed at the total time limit keeps what it finished.
 - Notices a dead kernel within a second instead of waiting for the cell timeout.
 - Interrupts a cell whose output passes the job's byte limit (an output flood), drops the rest of its output and
   fails it.
@@ -63,7 +63,6 @@ class Capture:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.records: list[dict] = []
 
     def start_kernel(self, startup_timeout: float, **kwargs: object) -> tuple[KernelManager, object]:
         km = KernelManager(kernel_name="autograder-sandbox", kernel_spec_manager=_SandboxSpecs(self.job.kernel_argv),
@@ -116,16 +115,11 @@ class Capture:
             results = []  # a flooding cell earns nothing, whatever it published
             error = f"the cell printed more than the limit of {self.job.max_output_bytes:,} bytes of output and was " \
                     "stopped"
-        self.records.append({**meta, "status": report.outcome, "seconds": round(call.duration, 3), "error": error,
-                             "results": results[:3]})
-        self._save()
+        record = {**meta, "status": report.outcome, "seconds": round(call.duration, 3), "error": error,
+                  "results": results[:3]}
+        with open(self.job.record, "a") as f:  # a line per cell: a run killed at the time limit keeps what it did
+            f.write(json.dumps(record) + "\n")
         return report
-
-    def _save(self) -> None:
-        tmp = f"{self.job.record}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.records, f)
-        os.replace(tmp, self.job.record)
 
 
 def _describe(excinfo) -> str:
@@ -143,7 +137,6 @@ def _describe(excinfo) -> str:
 def _patch_nbval() -> None:
     """Route nbval's kernel start, replies and output through the current job's limits."""
     original_await_reply = nbval_kernel.RunningKernel.await_reply
-    original_get_message = nbval_kernel.RunningKernel.get_message
 
     def start_new_kernel(startup_timeout=60, kernel_name="python", **kwargs):
         return Capture.current.start_kernel(startup_timeout, **kwargs)
@@ -165,7 +158,13 @@ def _patch_nbval() -> None:
                                      "memory limit)") from None
 
     def get_message(self, stream, timeout=None):
-        msg = original_get_message(self, stream, timeout=timeout)
+        # nbval's own version formats every message with pprint for a debug log that is off: a third of its time
+        if stream == "iopub":
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+        elif stream == "shell":
+            msg = self.kc.get_shell_msg(timeout=timeout)
+        else:
+            raise ValueError(f"Invalid stream specified: {stream!r}")
         if stream == "iopub" and msg.get("msg_type") in ("stream", "display_data", "execute_result", "error"):
             self._autograder_output = getattr(self, "_autograder_output", 0) + len(json.dumps(msg["content"]))
             if self._autograder_output > Capture.current.job.max_output_bytes:

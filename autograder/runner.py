@@ -140,7 +140,7 @@ def run_notebook(nb: nbformat.NotebookNode, lab: str, limits: Limits, hide: list
             shutil.rmtree(sockets, ignore_errors=True)
         record = work / "record.json"
         if record.exists():
-            result.records = json.loads(record.read_text())
+            result.records = [json.loads(line) for line in record.read_text().splitlines() if line.endswith("}")]
         if code is None:
             result.problem = f"the submission ran past the total time limit of {limits.total_timeout_s} s"
         elif not record.exists():

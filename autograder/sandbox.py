@@ -196,7 +196,7 @@ def sandbox_prefix(uid: int | None, memory_mb: int, cpu_seconds: int, processes:
 def kernel_argv(lab: str, root: Path, sockets: str, uid: int | None, memory_mb: int, cpu_seconds: int,
                 hide: list[str] = ()) -> list[str]:
     """The kernel command (with jupyter's ``{connection_file}``) for one grading, in the best sandbox available."""
-    kernel = [kernel_python(), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = [kernel_python(), "-m", "ipykernel_launcher", "--HistoryManager.enabled=False", "-f", "{connection_file}"]
     mode = protections().mode
     if mode.startswith("bwrap"):
         return (sandbox_prefix(uid if mode == "bwrap-root" else None, memory_mb, cpu_seconds, 256)

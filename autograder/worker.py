@@ -13,7 +13,8 @@ import os
 import sys
 
 # pytest's built-in plugins that a graded notebook never uses
-UNUSED_PLUGINS = ("cacheprovider", "doctest", "junitxml", "pastebin", "stepwise", "unittest", "faulthandler")
+UNUSED_PLUGINS = ("cacheprovider", "doctest", "junitxml", "pastebin", "stepwise", "unittest", "faulthandler",
+                  "unraisableexception", "threadexception")  # the last two run gc.collect() at every session end
 
 
 def pytest_args(job) -> list[str]:
