@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from compresslab.measure import latency_ms
+from tools.bench_efficient_layers import format_table as efficient_table
+from tools.bench_efficient_layers import rows as efficient_rows
 from tools.notebooks import BUILD, ROOT, execute, sources
 
 
@@ -233,9 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{part} {seconds} s" for part, seconds in timings["make_test_seconds"].items()))
     int8 = int8_rows()
     print("\n" + format_int8_table(int8))
+    layers = efficient_rows()
+    print("\n" + efficient_table(layers))
     BUILD.mkdir(exist_ok=True)
     (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "batches": batches,
-                                                  **timings, "int8": int8}, indent=2))
+                                                  **timings, "int8": int8, "efficient_layers": layers}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

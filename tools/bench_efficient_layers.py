@@ -1,0 +1,66 @@
+"""Module 08's rows of ``make bench``: efficient layers against the layers they replace, one CPU thread.
+
+Times LowRankLinear(1024 -> 1024, rank 128) against nn.Linear(1024, 1024) at batch 64, and a depthwise-separable
+block against a standard 3x3 convolution with the same channels on an input where it pays (wide, large map) and one
+where it does not (narrow, 8x8 map, batch 1). Each time is compresslab.measure.latency_ms's median of repeats.
+Usage: ``python -m tools.bench_efficient_layers``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from compresslab.efficient_layers import DepthwiseSeparableConv2d
+from compresslab.measure import count_macs, latency_ms
+
+THREADS = 1
+REPEATS = 30
+
+
+def _low_rank(in_features: int, out_features: int, rank: int) -> nn.Module:
+    """The lab's LowRankLinear as layers: in -> rank without bias, then rank -> out with the bias."""
+    return nn.Sequential(nn.Linear(in_features, rank, bias=False), nn.Linear(rank, out_features))
+
+
+def _row(case: str, layer: str, baseline: str, shape: tuple[int, ...], fast: nn.Module, slow: nn.Module,
+         macs_fast: int, macs_slow: int) -> dict[str, object]:
+    x = torch.randn(*shape)
+    t_slow = latency_ms(lambda: slow(x), repeats=REPEATS)
+    t_fast = latency_ms(lambda: fast(x), repeats=REPEATS)
+    return {"case": case, "layer": layer, "baseline": baseline, "input": "x".join(map(str, shape)),
+            "mac_ratio": round(macs_slow / macs_fast, 2), "baseline_ms": round(t_slow, 4),
+            "layer_ms": round(t_fast, 4), "speedup": round(t_slow / t_fast, 2), "threads": THREADS}
+
+
+def rows() -> list[dict[str, object]]:
+    """Three rows: low-rank Linear, separable block where it pays, separable block where it does not."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    try:
+        out = [_row("low rank", "LowRankLinear(1024->1024, rank 128)", "Linear(1024, 1024)", (64, 1024),
+                    _low_rank(1024, 1024, 128), nn.Linear(1024, 1024), 128 * 2048, 1024 * 1024)]
+        for case, c_in, c_out, size, batch in (("separable, pays", 64, 128, 32, 8),
+                                               ("separable, does not pay", 8, 16, 8, 1)):
+            fast, slow = DepthwiseSeparableConv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_in, c_out, 3, padding=1)
+            out.append(_row(case, f"separable {c_in}->{c_out} 3x3", f"Conv2d {c_in}->{c_out} 3x3",
+                            (batch, c_in, size, size), fast, slow, count_macs(fast, (c_in, size, size)),
+                            count_macs(slow, (c_in, size, size))))
+    finally:
+        torch.set_num_threads(previous)
+    return out
+
+
+def format_table(rows: list[dict[str, object]]) -> str:
+    """A plain-text table: one line per case, with the MAC ratio next to the measured speedup."""
+    lines = [f"efficient layers (module 08), {rows[0]['threads']} thread(s), median ms",
+             f"{'case':<24} {'layer':<36} {'input':<12} {'MACs /':>7} {'baseline':>9} {'layer':>9} {'speed-up':>9}"]
+    for r in rows:
+        lines.append(f"{r['case']:<24} {r['layer']:<36} {r['input']:<12} {r['mac_ratio']:>6.1f}x "
+                     f"{r['baseline_ms']:>9.3f} {r['layer_ms']:>9.3f} {r['speedup']:>8.2f}x")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(format_table(rows()))
