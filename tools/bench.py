@@ -23,6 +23,8 @@ from torch import nn
 from compresslab.measure import latency_ms
 from tools.bench_efficient_layers import format_table as efficient_table
 from tools.bench_efficient_layers import rows as efficient_rows
+from tools.bench_pruning import format_table as pruning_table
+from tools.bench_pruning import rows as pruning_rows
 from tools.notebooks import BUILD, ROOT, execute, sources
 
 
@@ -237,9 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + format_int8_table(int8))
     layers = efficient_rows()
     print("\n" + efficient_table(layers))
+    pruning = pruning_rows()
+    print("\n" + pruning_table(pruning))
     BUILD.mkdir(exist_ok=True)
     (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "batches": batches,
-                                                  **timings, "int8": int8, "efficient_layers": layers}, indent=2))
+                                                  **timings, "int8": int8, "efficient_layers": layers,
+                                                  "pruning": pruning}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -1,0 +1,90 @@
+"""Module 04's rows of ``make bench``: a 64-h-h-10 MLP against its structurally pruned half, one CPU thread.
+
+For each hidden width h the half model keeps the half of each hidden layer's neurons of largest L1 norm (rows of one
+Linear, columns of the next), a physically smaller dense model; both run a batch of 256. A last row times a
+1024x1024 weight at 90% unstructured sparsity, dense against torch's CSR product. Each time is
+compresslab.measure.latency_ms's median of repeats. Usage: ``python -m tools.bench_pruning``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from compresslab.measure import latency_ms
+from compresslab.models import mlp
+
+THREADS = 1
+REPEATS = 20
+BATCH = 256
+WIDTHS = (100, 300, 1000)
+
+
+def halve(net: nn.Sequential) -> nn.Sequential:
+    """A copy of a Linear/ReLU MLP keeping half of each hidden layer's neurons (largest L1 row norm)."""
+    linears = [i for i, m in enumerate(net) if isinstance(m, nn.Linear)]
+    layers = list(net)
+    weights = [(net[i].weight.detach(), net[i].bias.detach()) for i in linears]
+    keep_prev = None
+    new = []
+    for n, (w, b) in enumerate(weights):
+        if keep_prev is not None:
+            w = w[:, keep_prev]
+        if n < len(weights) - 1:
+            keep = torch.sort(torch.argsort(w.abs().sum(1), descending=True, stable=True)[: w.shape[0] // 2]).values
+            w, b = w[keep], b[keep]
+            keep_prev = keep
+        layer = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(w), layer.bias.copy_(b)
+        new.append(layer)
+    it = iter(new)
+    return nn.Sequential(*[next(it) if isinstance(m, nn.Linear) else m for m in layers]).eval()
+
+
+def rows() -> list[dict[str, object]]:
+    """One row per width (full MLP against the halved one), then dense against CSR at 90% sparsity."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    out: list[dict[str, object]] = []
+    try:
+        x = torch.randn(BATCH, 64)
+        for h in WIDTHS:
+            full = mlp([64, h, h, 10], seed=0).eval()
+            half = halve(full)
+            t_full = latency_ms(lambda full=full: full(x), repeats=REPEATS)
+            t_half = latency_ms(lambda half=half: half(x), repeats=REPEATS)
+            out.append({"case": "half the neurons", "model": f"64-{h}-{h}-10 -> 64-{h // 2}-{h // 2}-10",
+                        "batch": BATCH, "baseline_ms": round(t_full, 4), "pruned_ms": round(t_half, 4),
+                        "speedup": round(t_full / t_half, 2), "threads": THREADS})
+        w = torch.randn(1024, 1024)
+        w[w.abs() < w.abs().flatten().kthvalue(round(0.9 * w.numel())).values] = 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w_csr = w.to_sparse_csr()
+        xb = torch.randn(1024, BATCH)
+        t_dense = latency_ms(lambda: w @ xb, repeats=REPEATS)
+        t_csr = latency_ms(lambda: w_csr @ xb, repeats=REPEATS)
+        out.append({"case": "90% sparse, CSR", "model": "1024x1024 weight", "batch": BATCH,
+                    "baseline_ms": round(t_dense, 4), "pruned_ms": round(t_csr, 4),
+                    "speedup": round(t_dense / t_csr, 2), "threads": THREADS})
+    finally:
+        torch.set_num_threads(previous)
+    return out
+
+
+def format_table(rows: list[dict[str, object]]) -> str:
+    """A plain-text table: one line per case, dense time, pruned time and the measured speed-up."""
+    lines = [f"pruning (module 04), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms",
+             f"{'case':<18} {'model':<32} {'dense':>9} {'pruned':>9} {'speed-up':>9}"]
+    for r in rows:
+        lines.append(f"{r['case']:<18} {r['model']:<32} {r['baseline_ms']:>9.3f} {r['pruned_ms']:>9.3f} "
+                     f"{r['speedup']:>8.2f}x")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(format_table(rows()))
