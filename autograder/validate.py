@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.grade import GradeReport, default_jobs, grade, reference_payloads
+from autograder.paste import lecture_pasted_source
 from autograder.spec import ROOT
 
 MUTANTS = ROOT / "autograder" / "mutants"
@@ -104,6 +105,11 @@ def validate(lab: str, jobs: int | None = None) -> bool:
         if missed:
             detail += f"; passes {missed}"
         check(good, f"mutant {mutant.path.stem} ({mutant.mistake}): {detail}")
+    # The lab must ask for more than the lecture shows: its code pasted into the task cells scores at most 33.
+    with tempfile.TemporaryDirectory(prefix="autograder-pasted-") as tmp:
+        (Path(tmp) / f"{lab}.py").write_text(lecture_pasted_source(lab))
+        pasted = grade(Path(tmp) / f"{lab}.py", lab)
+    check(pasted.score <= 33, f"lecture pasted scores {pasted.score:g} / {pasted.max_score:g} (at most 33 allowed)")
     # A plain closing line, as CI reads it; the lab was named at the top of this block.
     print(f"validate: {sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
     return all(outcomes)

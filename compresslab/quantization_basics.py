@@ -62,6 +62,7 @@ def to_bfloat16(x: ArrayLike) -> np.ndarray:
 def qrange(bits: int, signed: bool, narrow: bool = False) -> tuple[int, int]:
     """Integer code range (qmin, qmax) of a bits-bit integer; narrow drops the lowest code."""
     _check_bits(bits)
+    bits = int(bits)  # a NumPy integer would compute 2**bits in its own dtype: np.uint8(2)**8 wraps to 0
     qmin, qmax = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     return (int(qmin) + 1 if narrow else int(qmin)), int(qmax)
 
@@ -92,6 +93,13 @@ def quantize(x: ArrayLike, scale: ArrayLike, zero_point: ArrayLike, qmin: int, q
     zero_point = _zero_point_int64(zero_point)
     if np.any(zero_point < qmin) or np.any(zero_point > qmax):
         raise ValueError(f"zero_point must lie in [qmin, qmax] = [{qmin}, {qmax}], got {zero_point}")
+    try:  # one scale per channel may broadcast against x, but must not grow it: the codes have x's shape
+        shape = np.broadcast_shapes(x.shape, scale32.shape, zero_point.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"scale {scale32.shape} and zero_point {zero_point.shape} must broadcast to x's shape "
+                         f"{x.shape}")
     inv_scale = np.float32(1) / scale32  # float32, as in PyTorch's kernel
     q = np.round(x * inv_scale) + zero_point  # float32 product, rounded half to even
     return np.asarray(np.clip(q, qmin, qmax), dtype=np.int32)  # clamp first, then cast
@@ -142,7 +150,7 @@ def log2_quantize(x: ArrayLike, bits: int) -> np.ndarray:
     if not np.any(magnitude > 0):
         return np.zeros_like(x)  # an all-zero tensor stays zero
     levels = 2 ** (bits - 1) - 1  # one sign bit; code 0 is reserved for exact zero
-    e_max = np.round(np.log2(magnitude.max()))
+    e_max = min(np.round(np.log2(magnitude.max())), 127.0)  # 2^128 overflows float32: the top level is 2^127
     e_min = e_max - levels + 1
     with np.errstate(divide="ignore"):  # log2(0) = -inf; zeros are masked out below
         e = np.minimum(np.round(np.log2(magnitude)), e_max)  # nearest level in the log domain

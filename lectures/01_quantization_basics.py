@@ -320,6 +320,7 @@ print(f"mean relative error, round half even:  {np.mean((to_bfloat16(x) - x) / x
 def qrange(bits: int, signed: bool, narrow: bool = False) -> tuple[int, int]:
     """Integer code range (qmin, qmax) of a bits-bit integer; narrow drops the lowest code."""
     _check_bits(bits)
+    bits = int(bits)  # a NumPy integer would compute 2**bits in its own dtype: np.uint8(2)**8 wraps to 0
     qmin, qmax = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     return (int(qmin) + 1 if narrow else int(qmin)), int(qmax)
 
@@ -354,12 +355,15 @@ print("round half to even:", np.round(ties[98:103]), f" mean error {np.mean(np.r
 print("round half up:     ", np.floor(ties[98:103] + 0.5), f" mean error {np.mean(np.floor(ties + 0.5) - ties):+.3f}")
 
 # %% [markdown]
-# Clamping must happen *before* the cast to a narrow integer type: NumPy's cast wraps around modulo $2^b$, so a
-# value just past the range comes back with the opposite sign.
+# Clamping must happen *before* the cast to a narrow integer type. A float-to-integer cast of a value outside the
+# target type's range is undefined behaviour in C, and NumPy inherits it: what comes back depends on the value, the
+# dtypes and the CPU (often a wrapped-around or zero code), with at most a `RuntimeWarning`. The cell prints what
+# this machine does.
 
 # %%
-codes = np.round(np.array([126.4, 127.6, 200.0, -130.0]))
-print("cast without clamping:", codes.astype(np.int8))
+codes = np.round(np.array([126.4, 127.6, 200.0, -130.0, 1e10]))
+with np.errstate(invalid="ignore"):  # the out-of-range cast may warn; its result is unspecified either way
+    print("cast without clamping:", codes.astype(np.int8), " (undefined for 200, -130 and 1e10)")
 print("clamp, then cast:     ", np.clip(codes, -128, 127).astype(np.int8))
 
 # %% [markdown]
@@ -417,6 +421,13 @@ def quantize(x: ArrayLike, scale: ArrayLike, zero_point: ArrayLike, qmin: int, q
     zero_point = _zero_point_int64(zero_point)
     if np.any(zero_point < qmin) or np.any(zero_point > qmax):
         raise ValueError(f"zero_point must lie in [qmin, qmax] = [{qmin}, {qmax}], got {zero_point}")
+    try:  # one scale per channel may broadcast against x, but must not grow it: the codes have x's shape
+        shape = np.broadcast_shapes(x.shape, scale32.shape, zero_point.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"scale {scale32.shape} and zero_point {zero_point.shape} must broadcast to x's shape "
+                         f"{x.shape}")
     inv_scale = np.float32(1) / scale32  # float32, as in PyTorch's kernel
     q = np.round(x * inv_scale) + zero_point  # float32 product, rounded half to even
     return np.asarray(np.clip(q, qmin, qmax), dtype=np.int32)  # clamp first, then cast
@@ -550,7 +561,7 @@ def log2_quantize(x: ArrayLike, bits: int) -> np.ndarray:
     if not np.any(magnitude > 0):
         return np.zeros_like(x)  # an all-zero tensor stays zero
     levels = 2 ** (bits - 1) - 1  # one sign bit; code 0 is reserved for exact zero
-    e_max = np.round(np.log2(magnitude.max()))
+    e_max = min(np.round(np.log2(magnitude.max())), 127.0)  # 2^128 overflows float32: the top level is 2^127
     e_min = e_max - levels + 1
     with np.errstate(divide="ignore"):  # log2(0) = -inf; zeros are masked out below
         e = np.minimum(np.round(np.log2(magnitude)), e_max)  # nearest level in the log domain
@@ -984,8 +995,9 @@ plt.show()
 # %% [markdown]
 # The cell above prints the crossover. At 2 bits neither grid is usable, and at 3 bits, where each has three
 # magnitudes, power-of-two edges ahead. From 4 bits on the uniform grid wins and gains about 6 dB per bit, while
-# power-of-two stays flat: more bits only add levels further down towards zero, where few weights live, and the
-# relative error of each kept value is still up to $\sqrt{2} - 1$. Its appeal is elsewhere: a multiplication by
+# power-of-two stays flat: the error power comes from the large weights, whose levels are an octave apart whatever
+# the bit-width, so their relative error stays up to $\sqrt{2} - 1$; more bits only add levels below the smallest
+# one, where the small weights are many but contribute little error power. Its appeal is elsewhere: a multiplication by
 # $\pm 2^e$ is a shift, no multiplier needed (Miyashita et al. 2016). The levels themselves, at 4 bits, over the
 # weight histogram:
 
@@ -1021,18 +1033,37 @@ assert accuracy["per-channel"][0] > accuracy["per-tensor"][0] + 10 * one_digit, 
 assert all(accuracy["per-channel"][i] >= accuracy["per-tensor"][i] - one_digit for i in (1, 2)), \
     "per-channel should be at least as accurate (within one test digit) at 3 and 4 bits"
 assert all(fp32_accuracy - acc[-1] <= 3 * one_digit + 1e-12 for acc in accuracy.values()), "8-bit lost > 3 digits"
+# How large a difference is noise: an accuracy p measured on n test digits has binomial standard error
+# sqrt(p (1 - p) / n); the difference of two such accuracies (nearly independent errors) about sqrt(2) times that.
+n_test = len(digits.test)
+standard_error = {label: np.sqrt(np.array(acc) * (1 - np.array(acc)) / n_test) for label, acc in accuracy.items()}
+se_fp32 = float(np.sqrt(fp32_accuracy * (1 - fp32_accuracy) / n_test))
+print(f"binomial standard error at fp32's accuracy on {n_test} digits: {se_fp32:.2%} "
+      f"({se_fp32 * n_test:.1f} digits); a difference of two accuracies: about {np.sqrt(2) * se_fp32:.2%} "
+      f"({np.sqrt(2) * se_fp32 * n_test:.1f} digits), so a gap under about {2 * np.sqrt(2) * se_fp32 * n_test:.0f} "
+      "digits (two standard errors) is noise")
+
+# %% tags=["headline"]
+for bits in (8, 4):
+    at = bit_widths.index(bits)
+    print(f"LeNet-300-100 weights at {bits} bits ({32 // bits}x smaller than fp32): per-channel "
+          f"{accuracy['per-channel'][at]:.2%}, per-tensor {accuracy['per-tensor'][at]:.2%} (fp32 {fp32_accuracy:.2%})")
 
 # %% tags=["slow"]
 fig, ax = new_axes("Weight-only quantization of LeNet-300-100 on digits", "weight bits", "test accuracy (%)")
 ax.axhline(100 * fp32_accuracy, color="k", linestyle=":", label="fp32")
-ax.plot(bit_widths, 100 * np.array(accuracy["per-tensor"]), "o-", label="per-tensor scale")
-ax.plot(bit_widths, 100 * np.array(accuracy["per-channel"]), "s-", label="per-channel scales")
+for (label, acc), marker in zip(accuracy.items(), "os"):  # error bars: two binomial standard errors
+    ax.errorbar(bit_widths, 100 * np.array(acc), yerr=200 * standard_error[label], fmt=f"{marker}-", capsize=3,
+                label=f"{label} scale{'s' if label == 'per-channel' else ''} (± 2 standard errors)")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# Read the plot from the right. At 8 bits both granularities stay within three test digits of fp32 (one digit is
-# 0.28 percentage points of 360, so differences of a digit or two are noise). Going down, the accuracy holds for a
+# Read the plot from the right. At 8 bits both granularities stay within three test digits of fp32. How much is a
+# digit worth? One digit is $1/360 = 0.28$ percentage points, and an accuracy $p$ measured on $n$ examples has the
+# binomial standard error $\sqrt{p(1-p)/n}$: the cell above prints it in digits, and the error bars show two of
+# them. A per-channel result a few digits below the per-tensor one (as at some bit-widths here) is inside that band:
+# noise of the test set, not a property of the method. Going down, the accuracy holds for a
 # while and then falls off a cliff. Per-channel scales are at least as accurate, to within one test digit, at 3 and
 # 4 bits, and far more accurate at 2 bits. There the grid has only the codes $-1, 0, 1$: one scale set by the largest
 # weight of the layer rounds nearly every weight to 0, while a scale per row keeps each row's largest weights.
@@ -1045,9 +1076,12 @@ plt.show()
 #   ReLU outputs and pruned weights come back as small non-zero values.
 # - **`x / scale` is not `x * (1 / scale)`.** They differ in the last float32 bit, which flips values that sit on
 #   a tie. Match the kernel (PyTorch multiplies by `1.0f / scale`) if you need bit-exact agreement.
-# - **Round half up is biased.** `int(x + 0.5)` and C's `round` move every tie the same way; `np.round`,
-#   `torch.round` and Python's `round` go to even.
-# - **Clamp before casting.** `astype(np.int8)` wraps around: 200 becomes -56.
+# - **Round half up is biased.** `np.floor(x + 0.5)` moves every tie up, so on ties its mean error is $+1/2$.
+#   `int(x + 0.5)` is not even that for negative x: `int` truncates toward zero, so `int(-1.2 + 0.5) == 0`. C's
+#   `round` rounds half away from zero, unbiased only when the ties sit symmetrically about 0. `np.round`,
+#   `torch.round` and Python's `round` go to even, unbiased on any set of ties.
+# - **Clamp before casting.** An out-of-range float-to-int cast is undefined: `np.array([1e10]).astype(np.int8)`
+#   may give 0, -56 for 200, or anything else, with at most a warning.
 # - **PyTorch's symmetric qint8 scale is `amax / 127.5`**, not `amax / 127`, and it clips the largest positive value
 #   by half a step. Pass `quant_min=-127, quant_max=127` to get the narrow range.
 # - **Degenerate ranges.** An all-zero tensor would give scale 0; the scale is floored at the float32 epsilon.
@@ -1065,11 +1099,13 @@ plt.show()
 #   clamps to $[q_{\min}, q_{\max}]$. Min-max parameters widen the range to contain 0; symmetric parameters fix
 #   $Z = 0$ and use the narrow range $[-(2^{b-1}-1), 2^{b-1}-1]$ with $S = t / (2^{b-1} - 1)$.
 # - Every extra bit adds about 6.02 dB of SQNR; the distribution and the range only move the offset.
-# - Stochastic rounding is unbiased; power-of-two quantization has constant relative error and no multiplier.
+# - Stochastic rounding is unbiased; power-of-two quantization has a relative error bounded by $\sqrt{2} - 1$ (for
+#   values within its range) and needs no multiplier.
 # - Per-channel scales give each output channel a grid that fits its own range; they raise the weight SQNR of every
 #   layer here and matter most at low bit-widths.
-# - Our NumPy functions equal PyTorch's observers and fake-quantization kernels bit for bit, which is what lets
-#   later modules trust them.
+# - Our NumPy fake quantization equals PyTorch's kernels bit for bit, and our scales equal PyTorch's observers' to
+#   float tolerance (a relative 1e-6: PyTorch computes them in float32, we in float64), which is what lets later
+#   modules trust them.
 #
 # **Read next.**
 #
@@ -1078,9 +1114,10 @@ plt.show()
 #   with the multiplier $M = S_1 S_2 / S_3$. Table 4.1 reports ResNet-50 on ImageNet at 76.4% in float and 74.9%
 #   with 8-bit integers.
 # - Nagel et al. 2021, *A White Paper on Neural Network Quantization* (arXiv:2106.08295), Section 2.2 (the uniform
-#   affine quantizer, symmetric and per-channel variants) and Section 3.6: post-training W8A8 quantization stays
-#   within 0.7% of floating point for all models tested; at W4A8 with per-tensor weights MobileNetV2 drops 2.5% and
-#   EfficientNet-lite 4.2%, and per-channel weights recover 2.8% of that for EfficientNet-lite.
+#   affine quantizer, symmetric and per-channel variants) and Section 3.6 with its table of standard-PTQ-pipeline
+#   results: for every model in that table, W8A8 stays within 0.7% of floating point; at W4A8 with per-tensor
+#   weights MobileNetV2 drops 2.5% and EfficientNet-lite 4.2%, and per-channel weights recover 2.8% of that for
+#   EfficientNet-lite.
 # - Miyashita, Lee and Murmann 2016, *Convolutional Neural Networks using Logarithmic Data Representation*
 #   (arXiv:1603.01025): power-of-two weights and activations, reported in the abstract to encode networks to 3 bits
 #   with negligible loss and to remove the multipliers.

@@ -394,7 +394,9 @@ def calibrate_entropy(x, bits: int = 8, num_bins: int = 2048) -> float:
 
 
 # %%
-rng = np.random.default_rng(0)  # NVIDIA's reference run (REFERENCE_FACTS B2)
+# NVIDIA's `_compute_amax_entropy` (NVIDIA/TensorRT, tools/pytorch-quantization/pytorch_quantization/calib/
+# histogram.py) returns 4.271484375 on these data, as lecture 02 shows.
+rng = np.random.default_rng(0)
 reference = np.concatenate([np.abs(rng.standard_normal(200_000)), np.full(5, 12.0)])
 t = calibrate_entropy(reference)
 print(f"entropy threshold of the reference run: {t!r} (NVIDIA: 4.271484375), max {calibrate_max(reference)}")
@@ -643,22 +645,35 @@ check_raises(HistogramObserver, 0, names="num_bins")
 # exact in float64). If it rounds up to $2^{31}$, which no int32 holds, halve it to $2^{30}$ and decrement the shift;
 # for $m > 1 - 2^{-32}$ that would make the shift $-1$, so return $(2^{31} - 1, 0)$ instead (still within $2^{-31}$).
 # `m` must be a real number (not a bool), finite, with $0 < m < 1$: else `ValueError` naming `m`. Return Python ints.
+#
+# **Per channel.** With per-channel weights each output channel has its own $M_o = s_x s_{w,o} / s_y$ (Task 6). So
+# `m` may also be a list, tuple or array of multipliers: return two int64 arrays of its shape, `m0` and `shift`,
+# element by element as for a scalar (every element must be in $(0, 1)$, else `ValueError` naming `m`).
 
 # %%
-def quantize_multiplier(m: float) -> tuple[int, int]:
+def quantize_multiplier(m):
     """The int32 multiplier and right shift of a real multiplier m in (0, 1): m ~= m0 * 2^(-31 - shift).
 
     Inputs:
-    - m: real number with 0 < m < 1 (Python or NumPy scalar).
+    - m: real number with 0 < m < 1 (Python or NumPy scalar), or an array-like of them (per-channel multipliers,
+      one per output channel).
 
     Returns:
-    - (m0, shift): Python ints, 2^30 <= m0 < 2^31 and shift >= 0, with |m0 * 2^(-31 - shift) - m| <= 2^-31 * m.
+    - (m0, shift): Python ints, 2^30 <= m0 < 2^31 and shift >= 0, with |m0 * 2^(-31 - shift) - m| <= 2^-31 * m;
+      for an array-like m, two int64 arrays of m's shape, element by element the same.
 
     Raises:
-    - ValueError if m is not a finite real number in (0, 1).
+    - ValueError if m (or any element) is not a finite real number in (0, 1).
     """
     ### BEGIN SOLUTION
-    ### HINT: Task 5: check m; frexp; m0 = floor(M0 * 2^31 + 0.5), shift = -e; m0 == 2^31?
+    ### HINT: Task 5: arrays elementwise; check m; frexp; m0 = floor(M0 * 2^31 + 0.5), -e; 2^31?
+    if isinstance(m, (list, tuple, np.ndarray)):
+        values = np.asarray(m)
+        if values.dtype.kind not in "iuf" or not np.all((values > 0) & (values < 1)):  # NaN fails both comparisons
+            raise ValueError(f"m must hold real numbers with 0 < m < 1, got {m!r}")
+        pairs = [quantize_multiplier(float(v)) for v in values.ravel()]
+        return (np.array([m0 for m0, _ in pairs], np.int64).reshape(values.shape),
+                np.array([shift for _, shift in pairs], np.int64).reshape(values.shape))
     if (isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating))
             or not 0 < m < 1):
         raise ValueError(f"m must be a real number with 0 < m < 1, got {m!r}")
@@ -689,8 +704,11 @@ for m in np.concatenate([rng.uniform(0, 1, 500), 10.0 ** rng.uniform(-12, 0, 500
     worst = max(worst, abs(Fraction(m0, 2 ** (31 + shift)) - Fraction(float(m))) / Fraction(float(m)))
 print(f"largest relative error over 1,003 multipliers: {float(worst):.3g} (bound 2^-31 = {2**-31:.3g})")
 assert worst <= Fraction(1, 2**31), f"relative error {float(worst)} exceeds 2^-31"
-for bad in (0, 1.0, -0.5, float("nan"), float("inf"), True, "0.5"):
+for bad in (0, 1.0, -0.5, float("nan"), float("inf"), True, "0.5", np.array([0.5, 1.5])):
     check_raises(quantize_multiplier, bad, names="m")
+m0s, shifts = quantize_multiplier(np.array([0.5, 0.1, 1 - 2**-40]))  # per channel: one multiplier per output
+assert m0s.tolist() == [2**30, 1717986918, 2**31 - 1] and shifts.tolist() == [0, 3, 0], (
+    f"an array of multipliers gives two int64 arrays, element by element: got {m0s.tolist()}, {shifts.tolist()}")
 
 # %% [markdown]
 # ## Task 6: requantization in integer arithmetic
@@ -711,18 +729,26 @@ for bad in (0, 1.0, -0.5, float("nan"), float("inf"), True, "0.5"):
 # $a M = 0.25$ rounds to 0.
 #
 # Use int64 NumPy arrays for every intermediate ($|a m_0| \le 2^{62}$ fits) and return int32. No floats anywhere.
+#
+# **Per channel.** The lecture requantizes with one multiplier per tensor. Per-channel weights (lab 01) have a scale
+# $s_{w,o}$ per output channel, so each output channel has its own $M_o = s_x s_{w,o} / s_y$, and its own $m_{0,o}$
+# and shift $n_o$. Accept `m0` and `shift` as ints **or** integer arrays that broadcast to `acc`'s shape (shape
+# `(C_out,)` against accumulators `(N, C_out)`), and apply each element's own multiplier and shift: `np.int64(1) <<
+# shift` and `>> shift` work element-wise on int64 arrays.
+#
 # Errors (`ValueError` naming the argument): `acc` must have an integer dtype (not bool) with values in int32;
-# `m0` an int in int32; `shift` an int in $[0, 31]$ (gemmlowp's range); `qmin < qmax` ints;
-# `zero_point` an int in $[q_{min}, q_{max}]$.
+# `m0` an int or integer array with values in int32 and `shift` in $[0, 31]$ (gemmlowp's range), each
+# broadcasting to acc's shape; `qmin < qmax` ints; `zero_point` an int in $[q_{min}, q_{max}]$.
 
 # %%
-def requantize(acc, m0: int, shift: int, zero_point: int, qmin: int, qmax: int) -> np.ndarray:
+def requantize(acc, m0, shift, zero_point: int, qmin: int, qmax: int) -> np.ndarray:
     """gemmlowp requantization: clip(RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc, m0), shift) + zp).
 
     Inputs:
     - acc: array-like of an integer dtype, any shape S, values in int32 (the accumulators).
-    - m0: int in [-2^31, 2^31 - 1], the fixed-point multiplier (from quantize_multiplier: in [2^30, 2^31)).
-    - shift: int in [0, 31], the rounding right shift.
+    - m0: int in [-2^31, 2^31 - 1], the fixed-point multiplier (from quantize_multiplier: in [2^30, 2^31)), or an
+      integer array of such values that broadcasts to S (per channel: one per output channel, the last axis).
+    - shift: int in [0, 31], the rounding right shift, or an integer array of them that broadcasts to S.
     - zero_point: int in [qmin, qmax], the output zero point.
     - qmin, qmax: ints, qmin < qmax, the output code range.
 
@@ -733,15 +759,27 @@ def requantize(acc, m0: int, shift: int, zero_point: int, qmin: int, qmax: int) 
     - ValueError if an argument has the wrong type or is out of range (the message names it).
     """
     ### BEGIN SOLUTION
-    ### HINT: Task 6: validate; int64 high mul with nudge, saturate; rounding shift; + zp, clip.
+    ### HINT: Task 6: validate (arrays too); int64 high mul, nudge, saturate; shift; + zp, clip.
     acc = np.asarray(acc)
     if acc.dtype.kind not in "iu":
         raise ValueError(f"acc must be an integer array (the int32 accumulators), got dtype {acc.dtype}")
     if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):  # before the cast: uint64 would wrap
         raise ValueError(f"acc must fit in int32, got values in [{acc.min()}, {acc.max()}]")
     acc = acc.astype(np.int64)
-    for name, value, low, high in (("m0", m0, INT32_MIN, INT32_MAX), ("shift", shift, 0, 31),
-                                   ("qmin", qmin, INT32_MIN, INT32_MAX), ("qmax", qmax, INT32_MIN, INT32_MAX)):
+    per_channel = {}
+    for name, value, low, high in (("m0", m0, INT32_MIN, INT32_MAX), ("shift", shift, 0, 31)):
+        a = np.asarray(value)
+        if a.dtype.kind not in "iu" or (a.size and (a.min() < low or a.max() > high)):
+            raise ValueError(f"{name} must be an int or integer array with values in [{low}, {high}], got {value!r}")
+        try:
+            fits = np.broadcast_shapes(acc.shape, a.shape) == acc.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{name} of shape {a.shape} must broadcast to acc's shape {acc.shape}")
+        per_channel[name] = a.astype(np.int64)
+    m0, shift = per_channel["m0"], per_channel["shift"]
+    for name, value, low, high in (("qmin", qmin, INT32_MIN, INT32_MAX), ("qmax", qmax, INT32_MIN, INT32_MAX)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
     if qmin >= qmax:
@@ -749,11 +787,11 @@ def requantize(acc, m0: int, shift: int, zero_point: int, qmin: int, qmax: int) 
     if (isinstance(zero_point, (bool, np.bool_)) or not isinstance(zero_point, (int, np.integer))
             or not qmin <= zero_point <= qmax):
         raise ValueError(f"zero_point must be an int in [qmin, qmax] = [{qmin}, {qmax}], got {zero_point!r}")
-    product = acc * np.int64(m0)  # |product| <= 2^62
+    product = acc * m0  # |product| <= 2^62
     nudged = product + np.where(product >= 0, np.int64(2**30), np.int64(1 - 2**30))
     high = np.where(nudged >= 0, nudged >> 31, -(-nudged >> 31))  # divide by 2^31, truncating toward zero
     high = np.where((acc == INT32_MIN) & (m0 == INT32_MIN), np.int64(INT32_MAX), high)
-    mask = np.int64((1 << shift) - 1)
+    mask = (np.int64(1) << shift) - 1
     threshold = (mask >> 1) + (high < 0)
     rounded = (high >> shift) + ((high & mask) > threshold)
     return np.clip(rounded + zero_point, qmin, qmax).astype(np.int32)
@@ -791,6 +829,15 @@ check_raises(requantize, np.array([2**64 - 1], dtype=np.uint64), 2**30, 0, 0, -1
 check_raises(requantize, np.array([1]), 2**30, 32, 0, -128, 127, names="shift")
 check_raises(requantize, np.array([1]), 2**31, 0, 0, -128, 127, names="m0")
 check_raises(requantize, np.array([1]), 2**30, 0, 200, -128, 127, names="zero_point")
+acc = np.array([[2, 6, -2, -6], [5, 5, -5, -5]])
+m0s, shifts = np.array([2**30, 2**30, 2**30 + 2**29, 2**30]), np.array([1, 0, 1, 2])  # M = 1/4, 1/2, 3/8, 1/8
+got = requantize(acc, m0s, shifts, 0, -128, 127)
+expected = [[requantize(acc[i, o:o + 1], int(m0s[o]), int(shifts[o]), 0, -128, 127)[0] for o in range(4)]
+            for i in range(2)]
+assert got.tolist() == expected, (
+    f"per channel, column o uses m0[o] and shift[o]: expected {expected}, got {got.tolist()}")
+check_raises(requantize, acc, m0s[:3], 0, 0, -128, 127, names="m0")
+check_raises(requantize, acc, 2**30, np.array([0, 1, 32, 0]), 0, -128, 127, names="shift")
 
 # %% [markdown]
 # ## Task 7: an int8 Linear layer in integer arithmetic only
@@ -805,7 +852,8 @@ check_raises(requantize, np.array([1]), 2**30, 0, 200, -128, 127, names="zero_po
 # The zero-point cross term $Z_x \sum_k q_{w,o,k}$ is one number per output channel, computed once (Sec. 2.3); the
 # inner loop multiplies raw codes. Compute the accumulator as `x_q @ w_q.T - x_zp * w_q.sum(axis=1) + b_q` in int64,
 # check that it fits in int32 (a real kernel would overflow silently; raise `ValueError` saying the int32 accumulator
-# overflows), then `requantize(acc, m0, shift, y_zp, qmin, qmax)`.
+# overflows), then `requantize(acc, m0, shift, y_zp, qmin, qmax)`. With per-channel weights `m0` and `shift` are
+# arrays of shape `(C_out,)`, one multiplier per output channel, which your Task 6 applies along the last axis.
 #
 # The check compares your layer with the same layer in float fake quantization, which rounds $a M$ once. Task 6
 # rounds twice, and the first rounding keeps only $n$ fractional bits, so about $2^{-(n+1)}$ of the outputs come out
@@ -818,14 +866,15 @@ check_raises(requantize, np.array([1]), 2**30, 0, 200, -128, 127, names="zero_po
 # `m0`, `shift`, `zero_point` (here `y_zp`), `qmin` and `qmax`.
 
 # %%
-def int_linear(x_q, x_zp: int, w_q, b_q, m0: int, shift: int, y_zp: int, qmin: int, qmax: int) -> np.ndarray:
+def int_linear(x_q, x_zp: int, w_q, b_q, m0, shift, y_zp: int, qmin: int, qmax: int) -> np.ndarray:
     """Integer-only Linear layer: requantize(x_q @ w_q.T - x_zp * w_q.sum(1) + b_q, m0, shift, y_zp, qmin, qmax).
 
     Inputs:
     - x_q: integer array (N, C_in), input codes with zero point x_zp (an int).
     - w_q: integer array (C_out, C_in), symmetric int8 weight codes (zero point 0), values in [-128, 127].
     - b_q: integer array (C_out,), int32 bias codes at scale s_x * s_w, zero point 0.
-    - m0, shift: the multiplier M = s_x * s_w / s_y from quantize_multiplier.
+    - m0, shift: the multiplier M = s_x * s_w / s_y from quantize_multiplier: ints (per-tensor weights), or integer
+      arrays of shape (C_out,) (per-channel weights: M_o = s_x * s_w,o / s_y for each output channel o).
     - y_zp, qmin, qmax: output zero point and code range, as in requantize.
 
     Returns:
@@ -864,6 +913,10 @@ got = int_linear(np.array([[1, 2]]), 1, np.array([[3, -1], [0, 2]]), np.array([1
 assert got.tolist() == [[8, 2]], (
     f"acc = [(1-1)*3 + (2-1)*(-1) + 10, (2-1)*2 - 4] = [9, -2]; times 1/2 -> [5, -1] (4.5 rounds up, -1 exact); "
     f"plus y_zp 3 -> [[8, 2]]; got {got.tolist()}: did you subtract x_zp * w_q.sum(axis=1)?")
+got = int_linear(np.array([[1, 2]]), 1, np.array([[3, -1], [0, 2]]), np.array([10, -4]), np.array([2**30, 2**30]),
+                 np.array([0, 1]), 3, 0, 255)  # per channel: M = 1/2 for output 0, 1/4 for output 1
+assert got.tolist() == [[8, 2]], (
+    f"acc [9, -2] times [1/2, 1/4] -> [5, -1] (-0.5 rounds away from zero), plus 3 -> [[8, 2]]; got {got.tolist()}")
 
 
 def float_reference(x_q, x_zp, w_q, b_q, s_x, s_w, s_y, y_zp, qmin, qmax):

@@ -1106,3 +1106,34 @@ def test_lecture_and_solution_agree_on_a_calibrated_static_model(sol, lec):
     x = torch.randn(6, 12)
     ours, theirs = lec.quantize_static(model, thresholds, 6), sol.quantize_static(model, thresholds, 6)
     torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-channel requantization (the lab's step beyond the lecture's per-tensor multiplier)
+
+
+def test_quantize_multiplier_arrays_match_scalar_calls(sol):
+    ms = np.concatenate([np.random.default_rng(0).uniform(0, 1, 50), [0.5, 1 - 2**-40, 5e-324]])
+    m0s, shifts = sol.quantize_multiplier(ms.reshape(-1, 1))
+    assert m0s.shape == shifts.shape == (ms.size, 1) and m0s.dtype == np.int64
+    assert [(int(a), int(b)) for a, b in zip(m0s.ravel(), shifts.ravel())] == [sol.quantize_multiplier(float(m))
+                                                                                 for m in ms]
+
+
+def test_requantize_per_channel_equals_per_column_calls(sol):
+    rng = np.random.default_rng(1)
+    acc = rng.integers(-(2**31), 2**31, size=(7, 5))
+    m0s, shifts = rng.integers(-(2**31), 2**31, 5), rng.integers(0, 32, 5)
+    got = sol.requantize(acc, m0s, shifts, 3, -128, 127)
+    for o in range(5):
+        assert np.array_equal(got[:, o], sol.requantize(acc[:, o], int(m0s[o]), int(shifts[o]), 3, -128, 127))
+
+
+def test_int_linear_per_channel_equals_per_row_layers(sol):
+    rng = np.random.default_rng(2)
+    x_q, w_q = rng.integers(0, 256, (4, 9)), rng.integers(-127, 128, (3, 9))
+    b_q, m0s, shifts = rng.integers(-999, 999, 3), rng.integers(2**30, 2**31, 3), rng.integers(4, 12, 3)
+    got = sol.int_linear(x_q, 128, w_q, b_q, m0s, shifts, 0, -128, 127)
+    for o in range(3):
+        row = sol.int_linear(x_q, 128, w_q[o:o + 1], b_q[o:o + 1], int(m0s[o]), int(shifts[o]), 0, -128, 127)
+        assert np.array_equal(got[:, o:o + 1], row)

@@ -46,13 +46,6 @@ odd = [rng.normal(size=(3, 4, 5)).astype(np.float32), np.array([-128, 5, 127], n
     mistake="the threshold is the largest magnitude max |x| (of the absolute values, so an all-negative x gives a "
             "positive threshold), as a Python float; cast to float64 before np.abs, since |-128| overflows int8")
 
-add("calibrate_max_rejects_bad_x", 1, OUTCOME + """\
-[outcome(calibrate_max, x, names="x")
- for x in ([], np.zeros((3, 0)), [1.0, np.nan], np.array([np.inf, 1.0]), np.array([-np.inf]), np.array([1j, 2.0]),
-           np.array([True, False]), np.array(["1.0"]))]
-""", mistake="x must be a non-empty array of finite real numbers (an int or float dtype): an empty, NaN, infinite, "
-             "complex, bool or string x must raise ValueError naming 'x' (the setup cell's abs_values does this)")
-
 # ---------------------------------------------------------------- Task 1: calibrate_percentile (5 points)
 
 add("calibrate_percentile_distributions", 2, SAMPLES + """\
@@ -303,7 +296,7 @@ observer.update(np.zeros(3))
             "to bin 0 once the first non-zero batch creates the histogram; while only zeros were seen every method "
             "returns 0.0")
 
-add("histogram_observer_rejects_bad_arguments", 2, OUTCOME + """\
+add("histogram_observer_rejects_bad_arguments", 1, OUTCOME + """\
 def raised(fn, *args, **kwargs):
     try:
         fn(*args, **kwargs)
@@ -338,16 +331,18 @@ add("quantize_multiplier_random", 2, """\
 rng = np.random.default_rng(2050)
 ms = np.concatenate([rng.uniform(0.0, 1.0, 40), 10.0 ** rng.uniform(-9, 0, 40)])
 pairs = [quantize_multiplier(float(m)) for m in ms]
-[[type(v).__name__ for v in pairs[0]], pairs]
+m0s, shifts = quantize_multiplier(ms.reshape(4, 20))  # per-channel multipliers: arrays of m's shape
+[[type(v).__name__ for v in pairs[0]], pairs, str(m0s.dtype), m0s, shifts]
 """, visibility="visible",
     mistake="m = M0 * 2^e with M0 in [0.5, 1) from math.frexp: return (m0, shift) = (round(M0 * 2^31), -e) as "
-            "Python ints, with m0 in [2^30, 2^31), so that m ~= m0 * 2^(-31 - shift)")
+            "Python ints, with m0 in [2^30, 2^31), so that m ~= m0 * 2^(-31 - shift); for an array of m, two int64 "
+            "arrays of its shape, element by element")
 
-add("quantize_multiplier_rounding_edges", 2, """\
+add("quantize_multiplier_rounding_edges", 3, """\
 ms = [0.5, 0.25, 2.0**-20, 0.5 + 2.0**-32, 0.5 + 3 * 2.0**-32, 0.75 + 2.0**-32, 0.5 - 2.0**-40, 0.25 - 2.0**-45,
       2.0**-10 - 2.0**-50, 1 - 2.0**-31, 1 - 2.0**-32, 1 - 2.0**-33, 1 - 2.0**-52, np.nextafter(1.0, 0.0),
       0.9999999995, 2.0**-3 * (1 - 2.0**-33)]
-[quantize_multiplier(m) for m in ms]
+[quantize_multiplier(m) for m in ms] + [quantize_multiplier(ms), quantize_multiplier(tuple(ms[:3]))]
 """, mistake="rounding of 2^31 * M0: round half away from zero (math.floor(v + 0.5), as TFLite), not Python's "
              "round (half to even) or int() (truncation); when it rounds up to 2^31 use (2^30, shift - 1), and for "
              "m > 1 - 2^-32, where that shift would be -1, return (2^31 - 1, 0)")
@@ -355,7 +350,8 @@ ms = [0.5, 0.25, 2.0**-20, 0.5 + 2.0**-32, 0.5 + 3 * 2.0**-32, 0.75 + 2.0**-32, 
 add("quantize_multiplier_tiny_and_numpy_m", 1, """\
 ms = [1e-12, 2.0**-60, 1e-300, 5e-324, np.float32(0.1), np.float64(0.3), np.float32(1e-30), np.float16(0.5)]
 pairs = [quantize_multiplier(m) for m in ms]
-[[type(v).__name__ for pair in pairs for v in pair], pairs]
+[[type(v).__name__ for pair in pairs for v in pair], pairs, quantize_multiplier(np.array([1e-12, 2.0**-60, 5e-324])),
+ quantize_multiplier(np.array([0.1, 1e-30], np.float32))]
 """, mistake="very small m just has a large shift (-e from math.frexp, for subnormals too); NumPy floats are "
              "accepted (convert with float(m)) and the result is always a pair of Python ints")
 
@@ -363,8 +359,9 @@ add("quantize_multiplier_exactness", 1, """\
 from fractions import Fraction
 rng = np.random.default_rng(2051)
 worst = Fraction(0)
-for m in np.concatenate([rng.uniform(0.0, 1.0, 300), 10.0 ** rng.uniform(-15, 0, 300)]).tolist():
-    m0, shift = quantize_multiplier(m)
+ms = np.concatenate([rng.uniform(0.0, 1.0, 300), 10.0 ** rng.uniform(-15, 0, 300)])
+m0s, shifts = quantize_multiplier(ms)  # all at once, as for one multiplier per output channel
+for m, m0, shift in zip(ms.tolist(), m0s.tolist(), shifts.tolist()):
     worst = max(worst, abs(Fraction(m0, 2 ** (31 + shift)) - Fraction(m)) / Fraction(m))
 bool(worst <= Fraction(1, 2**31))
 """, mistake="the relative error |m0 * 2^(-31 - shift) - m| / m must stay within 2^-31: m0 is the nearest int to "
@@ -373,9 +370,9 @@ bool(worst <= Fraction(1, 2**31))
 add("quantize_multiplier_rejects_bad_m", 1, OUTCOME + """\
 [outcome(quantize_multiplier, m, names="m")
  for m in (0, 0.0, 1, 1.0, -0.25, 1.5, float("nan"), float("inf"), -float("inf"), True, np.bool_(False), "0.5",
-           None, 0.5j, np.array([0.5]))]
-""", mistake="m must be a real number (not a bool, string or array), finite, with 0 < m < 1; anything else raises "
-             "ValueError naming 'm'")
+           None, 0.5j, np.array([0.5, 1.5]), [0.25, float("nan")], np.array([True]))]
+""", mistake="m must be a real number (not a bool or string), or an array of them, finite, with 0 < m < 1; "
+             "anything else raises ValueError naming 'm'")
 
 # ---------------------------------------------------------------- Task 6: requantize (11 points)
 
@@ -388,16 +385,21 @@ out = []
 for m0, shift, (zero_point, qmin, qmax) in zip(m0s, shifts, ((0, -128, 127), (128, 0, 255), (-3, -128, 127),
                                                              (10, 0, 255), (0, -(2**31), 2**31 - 1))):
     out += [requantize(acc, m0, shift, zero_point, qmin, qmax), requantize(small, m0, shift, zero_point, qmin, qmax)]
-out
+pc_m0, pc_shift = rng.integers(2**30, 2**31, 25), rng.integers(0, 20, 25)  # per channel: one per column of acc
+out + [requantize(acc, pc_m0, pc_shift, 0, -128, 127), requantize(acc, int(pc_m0[0]), pc_shift, 3, -128, 127),
+       requantize(acc, pc_m0, 7, 10, 0, 255)]
 """, visibility="visible", check_dtype=True,
     mistake="SaturatingRoundingDoublingHighMul then RoundingDivideByPOT in int64: h = trunc((acc * m0 + nudge) / "
             "2^31) with nudge 2^30 (or 1 - 2^30 when acc * m0 < 0), then h / 2^shift rounded half away from zero, "
-            "+ zero_point, clipped to [qmin, qmax], returned as int32 of acc's shape")
+            "+ zero_point, clipped to [qmin, qmax], returned as int32 of acc's shape; m0 and shift may be arrays "
+            "(one per output channel) that broadcast to acc: compute element-wise with them")
 
 add("requantize_rounding_ties", 2, """\
 acc = np.arange(-40, 41)
-[requantize(acc, m0, shift, 0, -1000, 1000)
- for m0, shift in ((2**30, 0), (2**30, 1), (2**30, 2), (2**30, 3), (3 * 2**29, 1), (3 * 2**29, 4), (2**31 - 1, 5))]
+([requantize(acc, m0, shift, 0, -1000, 1000)
+  for m0, shift in ((2**30, 0), (2**30, 1), (2**30, 2), (2**30, 3), (3 * 2**29, 1), (3 * 2**29, 4), (2**31 - 1, 5))]
+ + [requantize(np.tile(acc[:, None], (1, 3)), np.array([2**30, 2**30, 3 * 2**29]), np.array([1, 3, 4]), 0, -1000,
+               1000)])
 """, check_dtype=True,
     mistake="rounding at exact halves: the doubling high multiply rounds +0.5 up and -0.5 toward zero (nudge "
             "1 - 2^30 for negative products, then truncating division, not floor division: >> 31 on a negative "
@@ -409,7 +411,8 @@ lo, hi = -(2**31), 2**31 - 1
 acc = np.array([lo, hi, lo + 1, hi - 1, -1, 0, 1, 2**30, -(2**30)])
 [requantize(acc, lo, 0, -7, lo, hi), requantize(acc, lo, 0, 0, lo, hi), requantize(acc, hi, 0, 0, lo, hi),
  requantize(acc, hi, 0, 5, lo, hi), requantize(acc, 2**30, 1, 0, lo, hi), requantize(acc, lo, 3, 2, lo, hi),
- requantize(np.array([lo]), lo, 0, -(2**31), lo, hi)]
+ requantize(np.array([lo]), lo, 0, -(2**31), lo, hi),
+ requantize(np.tile(acc[:, None], (1, 3)), np.array([lo, hi, lo]), np.array([0, 0, 3]), 0, lo, hi)]
 """, check_dtype=True,
     mistake="extremes of int32: (-2^31) * (-2^31) doubled is 2^63, which gemmlowp saturates to h = 2^31 - 1 before "
             "the shift and zero point; other products fit in int64 (|acc * m0| <= 2^62), so compute in int64, not "
@@ -420,7 +423,8 @@ rng = np.random.default_rng(2061)
 acc = rng.integers(-(2**20), 2**20, size=200)
 m0, shift = 1099511628, 8  # M = 0.002
 [requantize(acc, m0, shift, 0, -128, 127), requantize(acc, m0, shift, 100, 0, 255),
- requantize(acc, m0, shift, -7, -8, 7), requantize(acc, m0, shift, 0, 0, 1)]
+ requantize(acc, m0, shift, -7, -8, 7), requantize(acc, m0, shift, 0, 0, 1),
+ requantize(acc.reshape(50, 4), np.array([m0, m0, 2**30, 2**31 - 1]), np.array([8, 2, 12, 8]), 3, -8, 7)]
 """, check_dtype=True,
     mistake="clip after adding the zero point: np.clip(rounded + zero_point, qmin, qmax); forgetting the clip, "
             "or clipping before adding the zero point, lets codes leave [qmin, qmax]")
@@ -431,13 +435,27 @@ acc = rng.integers(-5000, 5000, size=(3, 4, 5))
 [requantize(acc, -(2**30) - 12345, 4, 0, -128, 127), requantize(acc.astype(np.int16), 1500000000, 9, 3, -128, 127),
  requantize(acc[0].astype(np.int32), np.int64(2**30), np.int32(2), np.int8(-1), np.int16(-128), 127),
  requantize(np.array([200, 0, 255], np.uint8), 2**30, 0, 0, 0, 255), requantize([5, -5, 7], 2**30, 1, 0, -128, 127),
- requantize(np.zeros((0, 4), np.int64), 2**30, 0, 0, -128, 127), requantize(np.int32(77), 2**30, 0, 0, -128, 127)]
+ requantize(np.zeros((0, 4), np.int64), 2**30, 0, 0, -128, 127), requantize(np.int32(77), 2**30, 0, 0, -128, 127),
+ requantize(acc, np.array([-(2**30) - 12345, 2**30, -(2**31), 2**31 - 1, -7], np.int32), np.array([4, 0, 9, 3, 0]), 0,
+            -128, 127)]
 """, check_dtype=True,
     mistake="accept any integer acc (int8, int16, uint8, int64, lists, 0-d, empty) and NumPy integer parameters, "
             "compute in int64 and return int32 of acc's shape; a negative m0 is valid int32 (the nudge follows the "
             "sign of the product acc * m0, not of acc)")
 
-add("requantize_rejects_bad_arguments", 2, OUTCOME + """\
+add("requantize_per_channel_broadcasting", 2, """\
+rng = np.random.default_rng(2063)
+acc = rng.integers(-(2**24), 2**24, size=(2, 4, 6))
+m0s, shifts = rng.integers(2**30, 2**31, 6), rng.integers(0, 16, 6)
+[requantize(acc, m0s, shifts, 0, -128, 127), requantize(acc, m0s.reshape(1, 1, 6), 9, 5, -128, 127),
+ requantize(acc, rng.integers(2**30, 2**31, (1, 4, 1)), rng.integers(5, 12, (4, 1)), 0, 0, 255),
+ requantize(acc[0, 0], m0s.astype(np.int32), shifts.astype(np.uint8), -2, -8, 7)]
+""", check_dtype=True,
+    mistake="m0 and shift may be integer arrays of any shape that broadcasts to acc's (per channel along the last "
+            "axis, or along another axis with keepdims shapes), of any integer dtype: each element of acc uses its "
+            "own multiplier and shift (np.int64(1) << shift and >> shift are element-wise)")
+
+add("requantize_rejects_bad_arguments", 1, OUTCOME + """\
 acc = np.array([1, -2, 3])
 [outcome(requantize, np.array([1.0, 2.0]), 2**30, 0, 0, -128, 127, names="acc"),
  outcome(requantize, np.array([True]), 2**30, 0, 0, -128, 127, names="acc"),
@@ -454,10 +472,12 @@ acc = np.array([1, -2, 3])
  outcome(requantize, acc, 2**30, 0, 0, 127, -128, names="qmin"),
  outcome(requantize, acc, 2**30, 0, 0, 5, 5, names="qmin"),
  outcome(requantize, acc, 2**30, 0, 0, -128.0, 127, names="qmin"),
- outcome(requantize, acc, 2**30, 0, 0, -128, 2**31, names="qmax")]
-""", mistake="acc must be an integer array (not float or bool) within int32; m0 an int in int32; shift an int "
-             "in [0, 31]; qmin < qmax ints within int32; zero_point an int in [qmin, qmax]: otherwise raise "
-             "ValueError naming the argument")
+ outcome(requantize, acc, 2**30, 0, 0, -128, 2**31, names="qmax"),
+ outcome(requantize, acc, np.array([2**30, 2**30]), 0, 0, -128, 127, names="m0"),
+ outcome(requantize, acc, 2**30, np.array([0, 1, 32]), 0, -128, 127, names="shift")]
+""", mistake="acc must be an integer array (not float or bool) within int32; m0 an int or integer array in int32 "
+             "and shift in [0, 31], each broadcasting to acc's shape; qmin < qmax ints within int32; zero_point an "
+             "int in [qmin, qmax]: otherwise raise ValueError naming the argument")
 
 # ---------------------------------------------------------------- Task 7: int_linear (10 points)
 
@@ -478,18 +498,28 @@ for c_in, c_out, batch in ((17, 5, 6), (64, 12, 9), (3, 1, 4), (130, 7, 2)):
     mantissa, exponent = math.frexp(s_x * s_w / s_y)  # as quantize_multiplier would, kept independent of it
     m0, shift = min(math.floor(mantissa * 2**31 + 0.5), 2**31 - 1), -exponent
     out.append(int_linear(x_q, x_zp, w_q, b_q, m0, shift, y_zp, 0, 255))
+    s_w_rows = np.maximum(np.abs(w).max(axis=1), 1e-8) / 127  # per-channel weights: one scale per output row
+    w_q_rows = quantize(w, s_w_rows[:, None], 0, -127, 127).astype(np.int8)
+    b_q_rows = np.round(b / (s_x * s_w_rows)).astype(np.int32)
+    pairs = [math.frexp(s_x * s / s_y) for s in s_w_rows.tolist()]
+    m0s = np.array([min(math.floor(mantissa * 2**31 + 0.5), 2**31 - 1) for mantissa, _ in pairs])
+    shifts = np.array([-exponent for _, exponent in pairs])
+    out.append(int_linear(x_q, x_zp, w_q_rows, b_q_rows, m0s, shifts, y_zp, 0, 255))
 out
 """, visibility="visible", check_dtype=True,
     mistake="acc = x_q @ w_q.T - x_zp * w_q.sum(axis=1) + b_q in int64 (shape (N, C_out)), then requantize(acc, "
-            "m0, shift, y_zp, qmin, qmax); no floats, int32 result")
+            "m0, shift, y_zp, qmin, qmax) with m0 and shift ints or (C_out,) arrays (per-channel weights); no "
+            "floats, int32 result")
 
 add("int_linear_zero_point_cross_term", 2, """\
 rng = np.random.default_rng(2071)
 x_q = rng.integers(-128, 128, (5, 9))
 w_q = rng.integers(0, 128, (4, 9)).astype(np.int8)  # positive rows: a large sum(w_q) per output
 b_q = rng.integers(-3000, 3000, 4).astype(np.int32)
-[int_linear(x_q, x_zp, w_q, b_q, 2**30, 7, y_zp, -128, 127)
- for x_zp, y_zp in ((0, 0), (-128, 5), (127, -20), (37, 0), (-1, 0))]
+([int_linear(x_q, x_zp, w_q, b_q, 2**30, 7, y_zp, -128, 127)
+  for x_zp, y_zp in ((0, 0), (-128, 5), (127, -20), (37, 0), (-1, 0))]
+ + [int_linear(x_q, 100, w_q, b_q, np.array([2**30, 2**31 - 1, 3 * 2**29, 2**30]), np.array([7, 8, 6, 9]), 0, -128,
+               127)])
 """, check_dtype=True,
     mistake="the zero-point cross term is missing or wrong: (x_q - x_zp) @ w_q.T = x_q @ w_q.T - x_zp * "
             "w_q.sum(axis=1) (one number per output channel, summed over C_in), subtracted for every x_zp, "
@@ -501,7 +531,10 @@ x_q = rng.integers(0, 256, (3, 6))
 w_q = rng.integers(-128, 128, (2, 6))
 b_q = rng.integers(-1000, 1000, 2)
 args = (2**30 + 99, 6, 3, 0, 255)
-[int_linear(x_q.astype(np.uint8), 128, w_q.astype(np.int8), b_q.astype(np.int32), *args),
+[int_linear(x_q.astype(np.uint8), 128, w_q.astype(np.int8), b_q.astype(np.int32), np.array([2**30, 2**30 + 99],
+                                                                                           np.int32),
+            np.array([6, 7], np.uint8), 3, 0, 255),
+ int_linear(x_q.astype(np.uint8), 128, w_q.astype(np.int8), b_q.astype(np.int32), *args),
  int_linear(x_q.astype(np.int16), np.int64(128), w_q.astype(np.int64), b_q.astype(np.int64), *args),
  int_linear(x_q.tolist(), 128, w_q.tolist(), b_q.tolist(), *args),
  int_linear(np.zeros((0, 6), np.int32), 0, w_q, b_q, *args)]
@@ -523,7 +556,20 @@ fits_low = int_linear(np.array([[-1000, 0]]), 0, w_q, np.array([lo + 127000]), 2
              "[-2^31, 2^31 - 1] (INT32_MAX and INT32_MIN themselves fit); int32 arithmetic would wrap silently, and "
              "the check must include what the bias and the zero-point term add")
 
-add("int_linear_rejects_bad_arguments", 2, OUTCOME + """\
+add("int_linear_per_channel_equals_per_row_layers", 2, """\
+rng = np.random.default_rng(2073)
+x_q = rng.integers(0, 256, (5, 11))
+w_q = rng.integers(-127, 128, (6, 11)).astype(np.int8)
+b_q = rng.integers(-5000, 5000, 6).astype(np.int32)
+m0s, shifts = rng.integers(2**30, 2**31, 6), rng.integers(6, 12, 6)
+[int_linear(x_q, 128, w_q, b_q, m0s, shifts, -3, -128, 127),
+ int_linear(x_q, 128, w_q, b_q, m0s.tolist(), shifts.tolist(), -3, -128, 127)]
+""", check_dtype=True,
+    mistake="with per-channel m0 and shift of shape (C_out,), output column o must equal the per-tensor layer of "
+            "row o alone with m0[o] and shift[o]: pass the arrays on to requantize, which applies them along the "
+            "last axis of the (N, C_out) accumulator")
+
+add("int_linear_rejects_bad_arguments", 1, OUTCOME + """\
 x_q, w_q, b_q = np.ones((2, 3), np.int32), np.ones((4, 3), np.int8), np.zeros(4, np.int32)
 tail = (2**30, 0, 0, 0, 255)
 [outcome(int_linear, x_q.astype(np.float32), 0, w_q, b_q, *tail, names="x_q"),
@@ -830,7 +876,7 @@ results = [allocate_bits(sens, sizes, 25), allocate_bits(sens, sizes, 40), alloc
              "negative sensitivities count as 0, choices may be unsorted, repeated or NumPy ints (any ints in "
              "1..32), and the widths returned are Python ints")
 
-add("allocate_bits_rejects_bad_arguments", 2, OUTCOME + """\
+add("allocate_bits_rejects_bad_arguments", 1, OUTCOME + """\
 sens, sizes = {"a": 1.0, "b": 0.5}, {"a": 100, "b": 50}
 [outcome(allocate_bits, sens, sizes, 37.4, names="budget_bytes"),
  outcome(allocate_bits, sens, sizes, 37, (4, 8), names="budget_bytes"),

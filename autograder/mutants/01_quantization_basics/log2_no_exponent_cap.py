@@ -5,25 +5,25 @@ Caught by: log2_quantize_exponent_capped_at_127
 
 import numpy as np
 
-# The lab's qrange comes from the namespace this file is executed in.
-# ruff: noqa: F821
 
-
-def log2_quantize(x, bits: int) -> np.ndarray:
+def log2_quantize(x, bits: int, axis) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind not in "iuf":
         raise ValueError(f"x must hold real numbers (an integer or float dtype), got dtype {x.dtype}")
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise ValueError("x must be finite, but it contains NaN or inf")
-    _, qmax = qrange(bits, signed=True, narrow=True)
+    if axis is not None and (isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer))
+                             or not -x.ndim <= axis < x.ndim):
+        raise ValueError(f"axis must be None or an int in [-{x.ndim}, {x.ndim}), got {axis!r}")
+    _, qmax = qrange(bits, signed=True, narrow=True)  # noqa: F821 (the solution's qrange validates bits)
     magnitude = np.abs(x).astype(np.float64)
-    out = np.zeros(x.shape, np.float32)
-    if x.size == 0 or magnitude.max() == 0:
-        return out
-    e_max = np.rint(np.log2(magnitude.max()))  # the mistake: no cap at 127
-    nonzero = magnitude > 0
-    e = np.minimum(np.rint(np.log2(magnitude[nonzero])), e_max)
-    with np.errstate(over="ignore"):
-        out[nonzero] = np.where(e >= e_max - qmax + 1, np.sign(x[nonzero]) * np.exp2(e), 0.0)
-    return out
+    if x.size == 0:
+        return np.zeros(x.shape, np.float32)
+    reduce = None if axis is None else tuple(d for d in range(x.ndim) if d != int(axis) % x.ndim)
+    amax = magnitude.max(axis=reduce, keepdims=True)  # the top level of each slice (of the whole x if axis is None)
+    with np.errstate(divide="ignore"):  # log2 0 = -inf: zeros, and all-zero slices, are masked out below
+        e_max = np.rint(np.log2(amax))  # the mistake: no cap at 127
+        e = np.minimum(np.rint(np.log2(magnitude)), e_max)
+    keep = (magnitude > 0) & (e >= e_max - qmax + 1)
+    return np.where(keep, np.sign(x) * np.exp2(np.where(keep, e, 0.0)), 0.0).astype(np.float32)
