@@ -78,7 +78,8 @@ def check_page(context, page_path: Path, site: Path) -> list[str]:
             shown = target.relative_to(site) if target.is_relative_to(site) else target
             problems.append(f"{where}: link to a missing file {shown}")
         elif url.fragment and target.suffix == ".html":
-            if not re.search(rf'id="{re.escape(unquote(url.fragment))}"', target.read_text()):
+            text = target.read_text()  # browsers try the fragment as written, then percent-decoded (HTML spec)
+            if not any(f'id="{fragment}"' in text for fragment in (url.fragment, unquote(url.fragment))):
                 problems.append(f"{where}: link to a missing anchor #{url.fragment} in {target.name}")
     text = page.evaluate(PROSE_TEXT)
     for match in list(RAW_MATH.finditer(text))[:3]:
