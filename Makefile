@@ -13,7 +13,7 @@ TEST_ENV := OMP_NUM_THREADS=1
 
 TIMINGS := build/timings
 
-test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, validation (10 min)
+test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, site check, validation (8 min)
 	@mkdir -p $(TIMINGS) && rm -f $(TIMINGS)/make-test.tsv
 	@for part in lint unit notebooks site-check validate; do \
 		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
@@ -25,10 +25,10 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 	$(PY) -m tools.labgen --check
 	$(PY) -m tools.exports --check
 
-unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (6 min)
+unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (3 min)
 	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q
 
-notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (1 min)
+notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (1.5 min)
 	$(TEST_ENV) $(PY) -m tools.notebooks execute --jobs $(JOBS)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
@@ -39,7 +39,7 @@ site-check: $(STAMP) browser  ## render both sites from `make notebooks` and che
 	$(PY) -m tools.site build/site-student --student
 	$(PY) -m tools.site_check build/site build/site-student
 
-validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points (2.5 min a lab)
+validate: $(STAMP)  ## autograder: solutions score 100, untouched labs 0, every mutant loses points, lecture pasted at most 33 (30 s a lab)
 	$(TEST_ENV) $(PY) -m autograder validate
 
 grade: $(STAMP)  ## LAB=01 NB=path: grade one submission with every test; results in build/grade/ (15 s)
@@ -62,7 +62,7 @@ exports: $(STAMP)  ## regenerate compresslab modules from lecture cells tagged e
 course: $(STAMP)  ## execute every lecture and solution (reusing current runs) and write build/site/index.html (2 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
 
-bench: $(STAMP)  ## time every lecture and solution notebook, the grading of each solution, int8 kernels (3 min)
+bench: $(STAMP)  ## time notebooks, grading (per solution, batches of 20), int8, low-rank, separable and pruned layers (6 min)
 	$(PY) -m tools.bench
 
 clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)

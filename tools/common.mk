@@ -33,7 +33,7 @@ sandbox:  ## install bubblewrap for the grader's sandbox when it is missing and 
 
 help:  ## list the targets (instant)
 	@echo "Neural Network Compression from Scratch. Targets (rough time on a 2-core laptop):"
-	@grep -hE '^[a-z]+:.*## ' $(filter %common.mk,$(MAKEFILE_LIST)) $(filter-out %common.mk,$(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(filter %common.mk,$(MAKEFILE_LIST)) $(filter-out %common.mk,$(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 lab: $(STAMP)  ## open JupyterLab on labs/ (the .py files open as notebooks)
 	@mkdir -p $(LAB_SETTINGS)
