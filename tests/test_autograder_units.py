@@ -251,3 +251,17 @@ def test_a_failed_call_is_named_with_its_inputs():
     assert verdict.message.startswith("call 2 of 2, f(7):"), verdict.message
     raised = {"ok": False, "error": "TypeError", "message": "boom", "is_exception": True, "calls": ["f(1)"]}
     assert "in call 1, f(array(shape=(3,), ...))" in compare.judge(raised, ref, Test("t", 1, "0")).message
+
+
+def test_a_reference_that_ran_out_of_memory_is_refused_not_cached(tmp_path, monkeypatch):
+    from autograder import grade as grading
+    from autograder.runner import RunResult
+
+    tests = grading.load_tests(LAB)
+    fake = {t.name: {"ok": True, "value": None} for t in tests}
+    fake[tests[0].name] = {"ok": False, "error": "MemoryError", "message": "", "is_exception": True}
+    monkeypatch.setattr(grading, "CACHE", tmp_path)
+    monkeypatch.setattr(grading, "run_submission", lambda *a, **k: (fake, RunResult(), []))
+    with pytest.raises(RuntimeError, match="failed on this machine"):
+        grading.reference_payloads(LAB)
+    assert not list(tmp_path.iterdir())
