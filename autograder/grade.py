@@ -228,12 +228,12 @@ def grade(submission: Path, lab: str, public: bool = False, limits: Limits = DEF
         ours = payloads.get(test.name)
         if ours is None:
             reason = errors.get(test.name) or "the kernel stopped before this test ran"
-            result = TestResult(test, False, f"no result: {reason}")
+            passed, message = False, f"no result: {reason}"
         else:
             verdict = compare.judge(ours, reference[test.name], test)
             note = f" ({errors[test.name]})" if errors.get(test.name) and not verdict.passed else ""
-            result = TestResult(test, verdict.passed, verdict.message + note)
-        report.results.append(TestResult(test, result.passed, clean(redact(result.message))))
+            passed, message = verdict.passed, verdict.message + note
+        report.results.append(TestResult(test, passed, clean(redact(message))))
     report.seconds = time.monotonic() - start
     return report
 

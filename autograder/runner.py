@@ -141,8 +141,10 @@ def run_notebook(nb: nbformat.NotebookNode, lab: str, limits: Limits, hide: list
         record = work / "record.json"
         if record.exists():
             result.records = [json.loads(line) for line in record.read_text().splitlines() if line.endswith("}")]
-        if code is None:
+        if code is None and result.seconds >= limits.total_timeout_s:
             result.problem = f"the submission ran past the total time limit of {limits.total_timeout_s} s"
+        elif code is None:
+            result.problem = "the grading worker stopped unexpectedly; grade this submission again"
         elif not record.exists():
             log = work / "pytest.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
