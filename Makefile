@@ -26,13 +26,14 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 	$(PY) -m tools.exports --check
 
 unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (3 min)
-	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q
+	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q -o junit_family=xunit1 --junitxml=$(TIMINGS)/unit.xml
 
 notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (1.5 min)
 	$(TEST_ENV) $(PY) -m tools.notebooks execute --jobs $(JOBS)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
-	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD)/labs $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=.
+	$(TEST_ENV) $(PY) -m pytest $(NB_BUILD)/labs $(NBVAL_FLAGS) -n $(JOBS) --dist loadfile -q -o addopts= --rootdir=. \
+		-o junit_family=xunit1 --junitxml=$(TIMINGS)/labs.xml
 
 site-check: $(STAMP) browser  ## render both sites from `make notebooks` and check every page in headless Chromium (30 s)
 	$(PY) -m tools.site build/site

@@ -31,3 +31,23 @@ def test_int8_rows_times_every_path_and_restores_the_thread_count():
             assert 0 < r["max_abs_error"] < 0.1
     table = bench.format_int8_table(rows)
     assert "1 thread(s)" in table and all(p in table for p in paths)
+
+
+def test_module_shares_adds_each_modules_parts_from_the_recorded_reports(tmp_path, monkeypatch):
+    (tmp_path / "timings").mkdir()
+    (tmp_path / "timings" / "unit.xml").write_text(
+        '<testsuites><testsuite><testcase file="tests/test_pruning.py" time="1.5"/>'
+        '<testcase file="tests/test_pruning.py" time="2.0"/><testcase file="tests/test_data.py" time="9"/>'
+        '</testsuite></testsuites>')
+    (tmp_path / "timings" / "labs.xml").write_text(
+        '<testsuites><testsuite><testcase file="build/nb/labs/04_pruning.ipynb" time="4.25"/></testsuite></testsuites>')
+    (tmp_path / "timings" / "validate-04_pruning.json").write_text('{"seconds": 30.0}')
+    (tmp_path / "executed").mkdir()
+    (tmp_path / "executed" / "seconds.json").write_text('{"lectures/04_pruning": 20.0, "solutions/04_pruning": 5.0}')
+    monkeypatch.setattr(bench, "BUILD", tmp_path)
+    rows = {r["module"]: r for r in bench.module_shares()}
+    assert rows["04_pruning"] == {"module": "04_pruning", "unit_s": 3.5, "lecture_s": 20.0, "solution_s": 5.0,
+                                  "lab_nbval_s": 4.2, "validate_s": 30.0, "total_s": 62.7}
+    assert rows["01_quantization_basics"]["total_s"] == 0.0  # nothing recorded: zeros, not a crash
+    table = bench.format_shares(list(rows.values()))
+    assert "04_pruning" in table and "yes" in table

@@ -16,6 +16,7 @@ import platform
 import sys
 import warnings
 from pathlib import Path
+from xml.etree import ElementTree
 
 import torch
 from torch import nn
@@ -128,6 +129,50 @@ def recorded_timings() -> dict[str, object]:
     return {"make_test_seconds": {k: int(v) for k, v in parts.items()}, "validate": validate}
 
 
+def _junit_seconds(path: Path) -> dict[str, float]:
+    """Seconds per test file in a pytest --junitxml report: {file stem: summed testcase times}."""
+    if not path.exists():
+        return {}
+    seconds: dict[str, float] = {}
+    for case in ElementTree.parse(path).iter("testcase"):  # make test writes junit_family=xunit1, which names files
+        stem = Path(case.get("file", "")).stem
+        seconds[stem] = seconds.get(stem, 0.0) + float(case.get("time", 0.0))
+    return seconds
+
+
+def module_shares(folder: Path | None = None) -> list[dict[str, object]]:
+    """Each module's share of the last `make test`, in seconds of work by part (from build/timings and
+    build/executed): its unit tests, its lecture and solution runs, its lab under nbval and its validate."""
+    folder = folder or BUILD / "timings"
+    unit = _junit_seconds(folder / "unit.xml")
+    labs = _junit_seconds(folder / "labs.xml")
+    record = BUILD / "executed" / "seconds.json"
+    executed = json.loads(record.read_text()) if record.exists() else {}
+    rows = []
+    for solution in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py")):
+        slug = solution.stem
+        short = slug.split("_", 1)[1]
+        validate_file = folder / f"validate-{slug}.json"
+        validate = json.loads(validate_file.read_text())["seconds"] if validate_file.exists() else 0.0
+        row = {"module": slug, "unit_s": round(unit.get(f"test_{short}", 0.0), 1),
+               "lecture_s": executed.get(f"lectures/{slug}", 0.0), "solution_s": executed.get(f"solutions/{slug}", 0.0),
+               "lab_nbval_s": round(labs.get(slug, 0.0), 1), "validate_s": round(validate, 1)}
+        row["total_s"] = round(sum(v for k, v in row.items() if k.endswith("_s")), 1)
+        rows.append(row)
+    return rows
+
+
+def format_shares(rows: list[dict[str, object]]) -> str:
+    """A plain-text table of module_shares, with the budget of 120 s of work per module."""
+    parts = ("unit_s", "lecture_s", "solution_s", "lab_nbval_s", "validate_s", "total_s")
+    lines = ["share of make test by module (seconds of work; make test runs two at once, so its wall time is less)",
+             f"{'module':<34}" + "".join(f"{p[:-2]:>12}" for p in parts) + "  within 120 s"]
+    for r in rows:
+        lines.append(f"{r['module']:<34}" + "".join(f"{r[p]:>12.1f}" for p in parts)
+                     + f"  {'yes' if r['total_s'] <= 120 else 'NO'}")
+    return "\n".join(lines)
+
+
 def significant(value: float, digits: int = 4) -> float:
     """value rounded to `digits` significant digits (never to 0 unless it is 0), for the JSON report."""
     return float(f"{value:.{digits}g}")
@@ -235,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     if timings["make_test_seconds"]:
         print("\nmake test by part (from its last run): " + ", ".join(
             f"{part} {seconds} s" for part, seconds in timings["make_test_seconds"].items()))
+    shares = module_shares()
+    print("\n" + format_shares(shares))
     int8 = int8_rows()
     print("\n" + format_int8_table(int8))
     layers = efficient_rows()
@@ -243,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + pruning_table(pruning))
     BUILD.mkdir(exist_ok=True)
     (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "batches": batches,
-                                                  **timings, "int8": int8, "efficient_layers": layers,
-                                                  "pruning": pruning}, indent=2))
+                                                  **timings, "module_shares": shares, "int8": int8,
+                                                  "efficient_layers": layers, "pruning": pruning}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 
