@@ -51,3 +51,10 @@ def test_module_shares_adds_each_modules_parts_from_the_recorded_reports(tmp_pat
     assert rows["01_quantization_basics"]["total_s"] == 0.0  # nothing recorded: zeros, not a crash
     table = bench.format_shares(list(rows.values()))
     assert "04_pruning" in table and "yes" in table
+
+
+def test_every_module_benchmark_is_found_and_has_rows_and_a_table():
+    found = dict(bench.module_benches())
+    assert {"efficient_layers", "pruning"} <= set(found)
+    for module in found.values():
+        assert callable(module.rows) and callable(module.format_table)

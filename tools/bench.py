@@ -2,13 +2,16 @@
 
 Notebooks run sequentially so that the two cores are not shared between timings. The budget column checks the
 course's rule that each lecture and each solution runs in under 60 seconds on a 2-core CPU. The int8 table (module 02)
-times a 1024-wide two-layer MLP with fp32 weights against PyTorch's real int8 paths at batch 1 and 64.
+times a 1024-wide two-layer MLP with fp32 weights against PyTorch's real int8 paths at batch 1 and 64. Each module's
+own speed claims live in tools/bench_<module>.py (rows() and format_table(rows)), found and run here in turn; the
+share table says how many seconds of `make test` each module costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import json
 import logging
 import os
@@ -22,10 +25,6 @@ import torch
 from torch import nn
 
 from compresslab.measure import latency_ms
-from tools.bench_efficient_layers import format_table as efficient_table
-from tools.bench_efficient_layers import rows as efficient_rows
-from tools.bench_pruning import format_table as pruning_table
-from tools.bench_pruning import rows as pruning_rows
 from tools.notebooks import BUILD, ROOT, execute, sources
 
 
@@ -173,6 +172,14 @@ def format_shares(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def module_benches() -> list[tuple[str, object]]:
+    """The modules' own benchmarks, tools/bench_<module>.py, each with rows() and format_table(rows)."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+        found.append((path.stem.removeprefix("bench_"), importlib.import_module(f"tools.{path.stem}")))
+    return found
+
+
 def significant(value: float, digits: int = 4) -> float:
     """value rounded to `digits` significant digits (never to 0 unless it is 0), for the JSON report."""
     return float(f"{value:.{digits}g}")
@@ -284,14 +291,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + format_shares(shares))
     int8 = int8_rows()
     print("\n" + format_int8_table(int8))
-    layers = efficient_rows()
-    print("\n" + efficient_table(layers))
-    pruning = pruning_rows()
-    print("\n" + pruning_table(pruning))
+    modules = {}
+    for name, bench_module in module_benches():
+        modules[name] = bench_module.rows()
+        print("\n" + bench_module.format_table(modules[name]))
     BUILD.mkdir(exist_ok=True)
     (BUILD / "bench.json").write_text(json.dumps({"notebooks": rows, "grading": grading, "batches": batches,
                                                   **timings, "module_shares": shares, "int8": int8,
-                                                  "efficient_layers": layers, "pruning": pruning}, indent=2))
+                                                  **modules}, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1
 
 
