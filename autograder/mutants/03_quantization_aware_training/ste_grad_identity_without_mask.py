@@ -1,0 +1,24 @@
+"""ste_grad passes the upstream gradient everywhere (the plain STE, without the clipping mask).
+
+Caught by: ste_grad_per_tensor
+           ste_grad_masks_the_rounded_code
+"""
+
+# ruff: noqa: F821
+
+import numpy as np
+
+
+def ste_grad(x, scale, zero_point, qmin, qmax, upstream):
+    x, upstream = np.asarray(x), np.asarray(upstream)
+    if upstream.shape != x.shape:
+        raise ValueError(f"upstream must have x's shape {x.shape}, got {upstream.shape}")
+    if qmin >= qmax:
+        raise ValueError(f"qmin must be smaller than qmax, got qmin={qmin}, qmax={qmax}")
+    scale = np.asarray(scale, dtype=np.float32)
+    if not np.all(np.isfinite(scale) & (scale > 0)):
+        raise ValueError(f"scale must be positive and finite, got {scale}")
+    if np.asarray(zero_point).dtype.kind not in "iu":
+        raise ValueError("zero_point must be integers")
+    dtype = upstream.dtype if upstream.dtype.kind == "f" else np.float64
+    return upstream.astype(dtype).copy()
