@@ -1,0 +1,33 @@
+"""imp_round prunes rate times the layer's ORIGINAL size each round instead of rate times the survivors.
+
+Caught by: imp_round_geometric_counts
+           imp_round_ranks_only_survivors
+"""
+
+import numpy as np
+import torch
+
+
+def imp_round(weights, masks, rate, output_rate=None):
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ValueError(f"rate must be a float in [0, 1), got {rate!r}")
+    output_rate = rate / 2 if output_rate is None else output_rate
+    if not 0 <= output_rate < 1:
+        raise ValueError(f"output_rate must be a float in [0, 1), got {output_rate!r}")
+    if len(weights) != len(masks):
+        raise ValueError("masks: wrong number")
+    new_masks = []
+    for i, (w, m) in enumerate(zip(weights, masks)):
+        w = torch.as_tensor(np.asarray(w) if not isinstance(w, torch.Tensor) else w.detach())
+        m = torch.as_tensor(np.asarray(m) if not isinstance(m, torch.Tensor) else m).bool()
+        if w.shape != m.shape:
+            raise ValueError("masks: shape")
+        r = output_rate if i == len(weights) - 1 else rate
+        flat = m.flatten()
+        alive = torch.nonzero(flat).flatten()
+        n_prune = min(int(round(r * m.numel())), len(alive))
+        order = torch.argsort(w.flatten()[alive].abs(), stable=True)
+        new = flat.clone()
+        new[alive[order[:n_prune]]] = False
+        new_masks.append(new.view(m.shape))
+    return new_masks
