@@ -1,0 +1,399 @@
+# %% [markdown]
+# # Lab 10: searching for an efficient network under a compute budget
+#
+# The lecture sampled architectures of a small search space for the 8x8 digits, counted their MACs by running them,
+# searched it at random and with a simple evolution, and ranked sub-networks of a weight-sharing supernet. In this lab
+# you write the general tools behind those experiments:
+#
+# | task | you write | checked against |
+# |---|---|---|
+# | 1 | `space_size`, `sample_architecture`: the size of a space with depths, a seeded sample | enumeration |
+# | 2 | `build_model`, `arch_macs`, `arch_params`: a network and its cost in closed form | `FlopCounterMode` |
+# | 3 | `mutate`: change exactly one choice | a diff of the two dicts |
+# | 4 | `regularized_evolution`: Real et al. 2019, Algorithm 1 | a count of the fitness calls |
+# | 5 | `mnas_reward`, `pareto_front`: MnasNet's Eq. 2 and the accuracy-cost front | brute force |
+# | 6 | `kendall_tau`: tau-b with ties | `scipy.stats.kendalltau` |
+# | 7 | `SuperNet`: `set_active`, `forward`, `extract` of a weight-sharing supernet | the extracted stand-alone model |
+#
+# **How to check your work.** Every task ends in a check cell; the autograder runs hidden tests with other inputs and
+# edge cases, so follow each docstring exactly: the order of the random draws matters, and a `ValueError` message
+# must name the bad argument. Cells tagged `slow` are skipped when grading, but run them: there your code searches.
+
+# %%
+import copy
+from collections import deque  # noqa: F401 (for Task 4)
+
+import numpy as np
+import scipy.stats
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from compresslab import seed_everything
+from compresslab.data import load_digits_dataset
+from compresslab.efficient_layers import DepthwiseSeparableConv2d  # noqa: F401 (for Task 2)
+from compresslab.measure import count_parameters
+
+seed_everything(0)
+
+# The search space of the lecture: a fixed stem of 8 channels, then 1 to 4 blocks, each a standard ("conv") or a
+# depthwise-separable ("sep") convolution of kernel 3 or 5 and width 8, 16, 24 or 32.
+SPACE = {"stem": 8, "depths": [1, 2, 3, 4], "types": ["conv", "sep"], "kernels": [3, 5], "widths": [8, 16, 24, 32]}
+FIELDS = ("type", "kernel", "width")
+OPTIONS = {"type": "types", "kernel": "kernels", "width": "widths"}
+
+
+def check_space(space: dict) -> dict:
+    """space, or ValueError naming `space` unless it has a positive int stem and non-empty option lists."""
+    keys = ("stem", "depths", "types", "kernels", "widths")
+    if not isinstance(space, dict) or any(k not in space for k in keys):
+        raise ValueError(f"space must be a dict with keys {keys}, got {space!r}")
+    if not isinstance(space["stem"], int) or space["stem"] < 1:
+        raise ValueError(f"space['stem'] must be a positive int, got {space['stem']!r}")
+    for k in keys[1:]:
+        if len(space[k]) == 0 or len(set(space[k])) != len(space[k]):
+            raise ValueError(f"space[{k!r}] must be a non-empty list of distinct options, got {space[k]!r}")
+    if any(d < 1 for d in space["depths"]) or any(w < 1 for w in space["widths"]):
+        raise ValueError("space depths and widths must be positive")
+    if any(k < 1 or k % 2 == 0 for k in space["kernels"]) or any(t not in ("conv", "sep") for t in space["types"]):
+        raise ValueError("space kernels must be odd and types 'conv' or 'sep'")
+    return space
+
+
+def check_arch(arch: dict) -> dict:
+    """arch, or ValueError naming `arch` unless it is {"stem": int, "blocks": [{"type", "kernel", "width"}, ...]}."""
+    if not isinstance(arch, dict) or "stem" not in arch or "blocks" not in arch or len(arch["blocks"]) == 0:
+        raise ValueError(f"arch must be a dict with a stem and at least one block, got {arch!r}")
+    for b in arch["blocks"]:
+        if b.get("type") not in ("conv", "sep") or b.get("kernel", 0) < 1 or b["kernel"] % 2 == 0 \
+                or b.get("width", 0) < 1:
+            raise ValueError(f"arch block must have type 'conv' or 'sep', an odd kernel and a positive width: {b!r}")
+    return arch
+
+
+def check_raises(fn, *args, names: str, **kwargs) -> None:
+    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError as err:
+        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
+        return
+    raise AssertionError(f"{fn.__name__} should raise ValueError naming {names!r}, but it returned normally")
+
+
+# %% [markdown]
+# ## Task 1: the size of the space and a seeded sample
+#
+# An architecture has a depth $d$ from `space["depths"]`, and each of its $d$ blocks chooses a type, a kernel and a
+# width. Architectures of different depths are different, and the choices of blocks that are absent do not count, so
+# $$|\mathcal{A}| = \sum_{d \in \text{depths}} (|\text{types}| \cdot |\text{kernels}| \cdot |\text{widths}|)^d.$$
+#
+# `sample_architecture` draws uniformly from each choice list with `rng.integers(len(options))`, in this order: the
+# depth, then for each block its type, kernel and width. It returns plain Python values:
+# `{"stem": space["stem"], "blocks": [{"type": "sep", "kernel": 3, "width": 16}, ...]}`.
+
+# %%
+def space_size(space: dict) -> int:
+    """Number of distinct architectures of `space` (a Python int). ValueError naming space if it is malformed."""
+    raise NotImplementedError("Task 1: (types x kernels x widths) ** d, summed over the depths d.")
+
+
+def sample_architecture(space: dict, rng: np.random.Generator) -> dict:
+    """A random architecture: depth, then (type, kernel, width) per block, each by rng.integers(len(options))."""
+    raise NotImplementedError("Task 1: draw the depth, then for each block draw type, kernel and width in that order.")
+
+
+# %% tags=["raises-exception"]
+assert space_size(SPACE) == 16 + 16**2 + 16**3 + 16**4, space_size(SPACE)
+tiny = {"stem": 4, "depths": [1, 2], "types": ["conv", "sep"], "kernels": [3], "widths": [4, 8]}
+seen = {str(sample_architecture(tiny, np.random.default_rng(s))) for s in range(400)}
+assert len(seen) == space_size(tiny) == 4 + 16, (len(seen), space_size(tiny))
+arch = sample_architecture(SPACE, np.random.default_rng(0))
+assert arch == sample_architecture(SPACE, np.random.default_rng(0)), "the same seed must give the same architecture"
+check_raises(space_size, {"stem": 8}, names="space")
+print("space size", f"{space_size(SPACE):,}", "; a sample:", arch)
+
+# %% [markdown]
+# ## Task 2: the network of an architecture and its cost
+#
+# `build_model(arch)` takes the flattened digits, shape $(N, 64)$, and returns exactly this `nn.Sequential`:
+#
+# 1. `nn.Unflatten(1, (1, 8, 8))`;
+# 2. the stem: `nn.Conv2d(1, stem, 3, padding=1)`, `nn.ReLU()`, `nn.MaxPool2d(2)` (8x8 to 4x4);
+# 3. per block, `nn.Conv2d(c_in, width, k, padding=k // 2)` for `"conv"` or
+#    `DepthwiseSeparableConv2d(c_in, width, k, padding=k // 2)` for `"sep"`, then `nn.ReLU()` (c_in is the previous
+#    width, the stem's for the first block);
+# 4. `nn.Flatten()`, `nn.Linear(16 * last width, 10)` (the last block's 4x4 map, channel by channel).
+#
+# `arch_macs` and `arch_params` compute its multiply-accumulates for one image and its parameter count (biases
+# included) in closed form, without building it, using the stem at 8x8 and the blocks at 4x4. PyTorch's
+# `FlopCounterMode` counts 2 FLOPs per MAC of the convolutions and the linear layer, so the check is
+# `flops == 2 * arch_macs(arch)`.
+
+# %%
+def build_model(arch: dict, num_classes: int = 10) -> nn.Sequential:
+    """The nn.Sequential above for `arch` (input (N, 64) digits, output (N, num_classes) logits)."""
+    raise NotImplementedError("Task 2: Unflatten, stem, a block and a ReLU per block, Flatten, Linear.")
+
+
+def arch_macs(arch: dict, num_classes: int = 10) -> int:
+    """MACs of build_model(arch) for one image: stem at 8x8, blocks at 4x4 (separable: depthwise + pointwise), head."""
+    raise NotImplementedError("Task 2: stem 9*stem*64, each block at 4x4, head 16*last*num_classes.")
+
+
+def arch_params(arch: dict, num_classes: int = 10) -> int:
+    """Parameters of build_model(arch), biases included (separable: both of its convolutions have a bias)."""
+    raise NotImplementedError("Task 2: weights and biases of the stem, every block and the head.")
+
+
+# %% tags=["raises-exception"]
+def counted_macs(model: nn.Module) -> int:
+    """MACs of one forward pass of one digit, counted by PyTorch (FlopCounterMode counts 2 FLOPs per MAC)."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 64))
+    return counter.get_total_flops() // 2
+
+
+rng = np.random.default_rng(1)
+for _ in range(20):
+    a = sample_architecture(SPACE, rng)
+    m = build_model(a)
+    assert counted_macs(m) == arch_macs(a), (a, counted_macs(m), arch_macs(a))
+    assert count_parameters(m) == arch_params(a), (a, count_parameters(m), arch_params(a))
+assert build_model(arch)(torch.zeros(5, 64)).shape == (5, 10)
+print("arch_macs and arch_params equal FlopCounterMode / 2 and count_parameters on 20 sampled architectures")
+
+# %% [markdown]
+# ## Task 3: mutation
+#
+# A mutation changes exactly **one** choice of `arch` and returns a new dict; `arch` itself must not change (copy it
+# deeply). The choices, in this order: `"depth"` (only if `space["depths"]` has more than one option), then for each
+# block `i` its `"type"`, `"kernel"` and `"width"` (each only if its option list has more than one entry). Then:
+#
+# 1. pick one choice with `rng.integers(len(choices))`;
+# 2. the new value is drawn from the **other** options of that choice, in the space's order:
+#    `others[rng.integers(len(others))]`;
+# 3. a smaller depth keeps the first blocks; a larger one appends blocks drawn as in `sample_architecture` (type,
+#    kernel, width per new block).
+#
+# If no choice has a second option, raise `ValueError` naming `space`.
+
+# %%
+def mutate(arch: dict, space: dict, rng: np.random.Generator) -> dict:
+    """A copy of arch that differs in exactly one choice (depth, or one block's type, kernel or width)."""
+    raise NotImplementedError("Task 3: list the choices, pick one, draw another value, on a deep copy.")
+
+
+# %% tags=["raises-exception"]
+def n_changes(a: dict, b: dict) -> int:
+    """Choices in which two architectures differ (a depth change counts once)."""
+    if len(a["blocks"]) != len(b["blocks"]):
+        return 1 + sum(x != y for x, y in zip(a["blocks"], b["blocks"]))
+    return sum(x[f] != y[f] for x, y in zip(a["blocks"], b["blocks"]) for f in FIELDS)
+
+
+rng = np.random.default_rng(2)
+parent = sample_architecture(SPACE, rng)
+frozen = copy.deepcopy(parent)
+for _ in range(200):
+    child = mutate(parent, SPACE, rng)
+    assert n_changes(parent, child) == 1, (parent, child)
+    assert len(child["blocks"]) in SPACE["depths"] and all(b["width"] in SPACE["widths"] for b in child["blocks"])
+assert parent == frozen, "mutate must not change its argument"
+check_raises(mutate, parent, {**SPACE, "depths": [len(parent["blocks"])], "types": ["conv"], "kernels": [3],
+                              "widths": [8]}, rng, names="space")
+print("200 mutations, each differing in exactly one choice; the parent is unchanged")
+
+# %% [markdown]
+# ## Task 4: regularized evolution (Real et al. 2019, Algorithm 1)
+#
+# Keep a queue `population` of (architecture, fitness) pairs and a list `history`:
+#
+# 1. while fewer than `population_size` architectures were evaluated (and fewer than `cycles`): sample one with
+#    `sample_architecture(space, rng)`, evaluate it, append it to both;
+# 2. while fewer than `cycles` were evaluated: draw `sample_size` members of the population uniformly **with
+#    replacement**, `rng.integers(len(population), size=sample_size)`; the parent is the fittest of them (the first in
+#    draw order on ties); the child is `mutate(parent, space, rng)`; evaluate it, append it to both, and remove the
+#    **oldest** member of the population (aging), not the worst.
+#
+# Return `history`, the `cycles` (architecture, fitness) pairs in evaluation order; `fitness` is called exactly
+# `cycles` times. `population_size`, `cycles` and `sample_size` are ints >= 1 with
+# `sample_size <= population_size`; otherwise raise `ValueError` naming the argument.
+
+# %%
+def regularized_evolution(space: dict, fitness, population_size: int, cycles: int, sample_size: int,
+                          rng: np.random.Generator) -> list[tuple[dict, float]]:
+    """History [(arch, fitness(arch)), ...] of `cycles` evaluations of aging evolution."""
+    raise NotImplementedError("Task 4: random start, then tournament, mutate, append, popleft.")
+
+
+# %% tags=["raises-exception"]
+calls = []
+
+
+def toy_fitness(a: dict) -> float:
+    """A stand-in for accuracy: wide separable blocks are good, MACs above 20,000 are not."""
+    calls.append(a)
+    return sum(b["width"] * (b["type"] == "sep") for b in a["blocks"]) - max(0, arch_macs(a) - 20_000) / 100
+
+
+history = regularized_evolution(SPACE, toy_fitness, population_size=10, cycles=60, sample_size=3,
+                                rng=np.random.default_rng(3))
+assert len(history) == len(calls) == 60, (len(history), len(calls))
+assert [a for a, _ in history] == calls, "history must list every evaluated architecture in order"
+best_random = max(f for _, f in history[:10])
+best = max(f for _, f in history)
+assert best >= best_random
+check_raises(regularized_evolution, SPACE, toy_fitness, 4, 10, 5, np.random.default_rng(0), names="sample_size")
+print(f"evolution: best toy fitness {best_random:.1f} after the random start, {best:.1f} after 60 evaluations")
+
+# %% [markdown]
+# ## Task 5: MnasNet's reward and the Pareto front
+#
+# MnasNet (Tan et al. 2019, Eq. 2) maximizes $\text{ACC}(m)\,[\text{LAT}(m)/T]^w$ with $w = \alpha$ when
+# $\text{LAT}(m) \le T$ and $w = \beta$ otherwise. The soft constraint is $\alpha = \beta = -0.07$; the hard one is
+# $\alpha = 0, \beta = -1$. `acc` lies in $[0, 1]$, `latency` and `target` are positive (else `ValueError` naming
+# them).
+#
+# A point (accuracy, cost) **dominates** another when it is at least as accurate and at most as costly, and better in
+# one of the two. `pareto_front` returns the indices of the points that no other point dominates, ordered by cost
+# (ties by index). Two identical points do not dominate each other: both stay.
+
+# %%
+def mnas_reward(acc: float, latency: float, target: float, alpha: float = -0.07, beta: float = -0.07) -> float:
+    """ACC * (LAT / T) ** w, w = alpha if latency <= target else beta (MnasNet Eq. 2)."""
+    raise NotImplementedError("Task 5: validate; alpha at or below the target, beta above it.")
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated (accuracy, cost) points, by increasing cost, ties by index."""
+    raise NotImplementedError("Task 5: keep i unless some j is no worse in both and better in one.")
+
+
+# %% tags=["raises-exception"]
+assert mnas_reward(0.9, 1.0, 1.0) == 0.9
+assert mnas_reward(0.9, 2.0, 1.0) < 0.9 < mnas_reward(0.9, 0.5, 1.0), "soft: slower costs, faster gains"
+assert mnas_reward(0.9, 0.5, 1.0, alpha=0.0, beta=-1.0) == 0.9 and mnas_reward(0.9, 2.0, 1.0, 0.0, -1.0) == 0.45
+check_raises(mnas_reward, 0.9, 0.0, 1.0, names="latency")
+pts = [(0.90, 10.0), (0.95, 20.0), (0.85, 12.0), (0.95, 30.0), (0.97, 40.0), (0.90, 10.0)]
+assert pareto_front(pts) == [0, 5, 1, 4], pareto_front(pts)
+print("reward at 2x the target: soft", round(mnas_reward(0.9, 2.0, 1.0), 4), "hard",
+      mnas_reward(0.9, 2.0, 1.0, 0.0, -1.0), "; front", pareto_front(pts))
+
+# %% [markdown]
+# ## Task 6: Kendall's tau-b
+#
+# Over all pairs $i < j$, count concordant pairs $P$ (both orders agree), discordant pairs $Q$, pairs tied only in $x$
+# ($T_x$), tied only in $y$ ($T_y$); pairs tied in both count in neither. Then
+# $$\tau_b = \frac{P - Q}{\sqrt{(P + Q + T_x)(P + Q + T_y)}},$$
+# the statistic `scipy.stats.kendalltau` returns. Return `nan` when a denominator factor is 0 (a constant input), and
+# raise `ValueError` naming `x` when the lengths differ or fewer than 2 values are given.
+
+# %%
+def kendall_tau(x, y) -> float:
+    """Kendall's tau-b of two equally long sequences, with the tie correction; nan if either is constant."""
+    raise NotImplementedError("Task 6: signs of pair differences; (P - Q) / sqrt(untied x * untied y).")
+
+
+# %% tags=["raises-exception"]
+rng = np.random.default_rng(4)
+for _ in range(5):
+    u, v = rng.integers(0, 5, 30), rng.integers(0, 5, 30)  # many ties
+    assert abs(kendall_tau(u, v) - scipy.stats.kendalltau(u, v).statistic) < 1e-12
+assert np.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
+check_raises(kendall_tau, [1, 2], [1, 2, 3], names="x")
+print("kendall_tau equals scipy.stats.kendalltau (tau-b) on tied data")
+
+# %% [markdown]
+# ## Task 7: a weight-sharing supernet
+#
+# `SuperNet(space)` holds one set of weights from which every architecture of the space is cut (Cai et al. 2020,
+# Section 3.2): a stem `nn.Conv2d(1, stem, 3, padding=1)`; for each of the `max(depths)` block positions and each
+# type, the largest weights (kernel `max(kernels)`, width `max(widths)`, inputs the stem's width for the first block
+# and `max(widths)` after it); and a head `nn.Linear(16 * max(widths), 10)`. How you store them is up to you.
+#
+# A sub-network uses the **first** `d` blocks, the **first** channels of each weight (output and input), and the
+# **centre** $k \times k$ of each kernel, plus the first $16 c$ input columns of the head ($c$: the last width).
+# `set_active(arch)` chooses the sub-network that `forward(x)` (x of shape $(N, 64)$) then runs; `extract(arch)`
+# returns `build_model(arch)` holding copies of those weights, so that `extract(arch)(x)` equals `forward(x)` after
+# `set_active(arch)`.
+
+# %%
+class SuperNet(nn.Module):
+    """Weights of the largest network of each type per block; forward runs the active sub-network."""
+
+    def __init__(self, space: dict, num_classes: int = 10):
+        super().__init__()
+        raise NotImplementedError("Task 7: stem, per block the largest conv/depthwise/pointwise, head.")
+
+    def _cut(self, i: int, block: dict, c_in: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """[(weight, bias), ...] of block i of the sub-network: one convolution, or depthwise then pointwise."""
+        raise NotImplementedError("Task 7: first channels [:width, :c_in], centre k x k of the kernel.")
+
+    def set_active(self, arch: dict) -> None:
+        """Make `arch` the sub-network that forward runs."""
+        raise NotImplementedError("Task 7: validate that arch fits the space (depth, widths, kernels) and remember it.")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("Task 7: stem, each active block on its cut weights, the head.")
+
+    def extract(self, arch: dict) -> nn.Sequential:
+        """build_model(arch) holding copies of the weights this supernet uses for arch."""
+        raise NotImplementedError("Task 7: build_model(arch), copy the cut weights into it.")
+
+
+# %% tags=["raises-exception"]
+torch.manual_seed(0)
+net = SuperNet(SPACE)
+x = torch.from_numpy(load_digits_dataset().val.x[:32])
+for a in [sample_architecture(SPACE, np.random.default_rng(s)) for s in range(6)]:
+    net.set_active(a)
+    with torch.no_grad():
+        diff = (net(x) - net.extract(a)(x)).abs().max().item()
+    assert diff < 1e-5, (a, diff)
+big = {"stem": 8, "blocks": [{"type": "conv", "kernel": 5, "width": 32}] * 2}
+small = {"stem": 8, "blocks": [{"type": "conv", "kernel": 3, "width": 16}] * 2}
+assert torch.equal(net.extract(small)[6].weight, net.extract(big)[6].weight[:16, :16, 1:4, 1:4]), \
+    "a sub-network uses the first channels and the centre of the kernel"
+print("the supernet's forward equals its extracted sub-networks; they share the first channels and kernel centres")
+
+# %% [markdown]
+# ## Your search on the digits
+#
+# The supernet, trained for a few epochs with the sandwich rule (the largest, the smallest and two random
+# sub-networks each step), scores sub-networks on the validation digits in milliseconds: the fitness of an
+# evolution under a MAC budget of 20,000 (an architecture above it scores 0).
+
+# %% tags=["slow", "raises-exception"]
+digits = load_digits_dataset()
+xtr, ytr = (torch.from_numpy(a) for a in (digits.train.x, digits.train.y))
+xva, yva = (torch.from_numpy(a) for a in (digits.val.x, digits.val.y))
+largest = {"stem": 8, "blocks": [{"type": t, "kernel": 5, "width": 32} for t in ("conv", "sep", "conv", "sep")]}
+smallest = {"stem": 8, "blocks": [{"type": "sep", "kernel": 3, "width": 8}]}
+torch.manual_seed(0)
+net = SuperNet(SPACE)
+opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+rng = np.random.default_rng(0)
+for _epoch in range(6):
+    order = torch.randperm(len(ytr))
+    for start in range(0, len(ytr), 64):
+        idx = order[start:start + 64]
+        opt.zero_grad()
+        for a in (largest, smallest, sample_architecture(SPACE, rng), sample_architecture(SPACE, rng)):
+            net.set_active(a)
+            F.cross_entropy(net(xtr[idx]), ytr[idx]).backward()
+        opt.step()
+
+
+def supernet_accuracy(a: dict) -> float:
+    if arch_macs(a) > 20_000:
+        return 0.0
+    net.set_active(a)
+    with torch.no_grad():
+        return float((net(xva).argmax(1) == yva).float().mean())
+
+
+history = regularized_evolution(SPACE, supernet_accuracy, 20, 100, 5, np.random.default_rng(0))
+best_arch, best_acc = max(history, key=lambda p: p[1])
+print(f"best validation accuracy (inherited weights) {best_acc:.2%} at {arch_macs(best_arch):,} MACs:", best_arch)
