@@ -4,6 +4,6 @@ Hand-written parts: ``data``, ``models``, ``train``, ``measure``, ``plot`` and `
 Files whose first line says "Generated" are exported from a lecture by ``make exports``; edit the lecture instead.
 """
 
-from compresslab.utils import compare, progress, seed_everything
+from compresslab.utils import check_raises, compare, progress, seed_everything
 
-__all__ = ["compare", "progress", "seed_everything"]
+__all__ = ["check_raises", "compare", "progress", "seed_everything"]

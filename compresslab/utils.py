@@ -64,3 +64,14 @@ def compare(name: str, ours: object, reference: object) -> float:
         verdict = "DIFFERENT"
     print(f"{name:<48} {verdict:<9} max |diff| = {diff:.3g}  ({a.size} values)")
     return diff
+
+
+def check_raises(fn, *args, names: str, error: type[Exception] = ValueError, **kwargs) -> None:
+    """Assert that fn(*args, **kwargs) raises `error` whose message contains `names` (the labs' input checks)."""
+    call = f"{fn.__name__}(" + ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]) + ")"
+    try:
+        fn(*args, **kwargs)
+    except error as err:
+        assert names in str(err), f"{call} raised {error.__name__}({str(err)!r}); the message should name {names!r}"
+        return
+    raise AssertionError(f"{call} should raise {error.__name__} naming {names!r}, but it returned normally")

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.ao.quantization import MinMaxObserver, PerChannelMinMaxObserver
 
-from compresslab import compare, progress, seed_everything
+from compresslab import check_raises, compare, progress, seed_everything
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.measure import size_bytes
 from compresslab.models import digits_cnn, lenet_300_100, mlp
@@ -50,17 +50,6 @@ from compresslab.plot import new_axes
 from compresslab.train import evaluate, fit
 
 FP32_EPS = float(np.finfo(np.float32).eps)  # 1.1920929e-07: the smallest scale PyTorch's observers return
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises a ValueError whose message contains `names`."""
-    call = f"{fn.__name__}(" + ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]) + ")"
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{call} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{call} should raise ValueError naming {names!r}, but it returned normally")
 
 
 # %% [markdown]

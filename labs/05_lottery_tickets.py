@@ -29,21 +29,11 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from compresslab import seed_everything
+from compresslab import check_raises, seed_everything
 from compresslab.data import load_digits_dataset
 from compresslab.models import mlp
 
 seed_everything(0)
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{fn.__name__}{args} should raise ValueError naming {names!r}, but it returned normally")
 
 
 def prunable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:

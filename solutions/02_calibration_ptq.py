@@ -52,7 +52,7 @@ from torch import nn
 from torch.ao.quantization import MinMaxObserver
 from torch.utils.data import DataLoader, TensorDataset
 
-from compresslab import compare, progress, seed_everything
+from compresslab import check_raises, compare, progress, seed_everything
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.models import digits_cnn, lenet_300_100, mlp
 from compresslab.plot import new_axes
@@ -61,17 +61,6 @@ from compresslab.train import evaluate, fit
 
 START_BIN = 128  # NVIDIA's start_bin: the entropy search keeps at least the first 128 bins of the histogram
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-
-
-def check_raises(fn, *args, names: str, error: type[Exception] = ValueError, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises `error` whose message contains `names`."""
-    call = f"{fn.__name__}(" + ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]) + ")"
-    try:
-        fn(*args, **kwargs)
-    except error as err:
-        assert names in str(err), f"{call} raised {error.__name__}({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{call} should raise {error.__name__} naming {names!r}, but it returned normally")
 
 
 def check_int(name: str, value, minimum: int) -> None:

@@ -27,23 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from compresslab import compare, seed_everything
+from compresslab import check_raises, compare, seed_everything
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.models import mlp
 from compresslab.quantization_basics import affine_qparams
 from compresslab.train import evaluate, fit
 
 seed_everything(0)
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{fn.__name__}{args} should raise ValueError naming {names!r}, but it returned normally")
 
 
 def check_bits(name: str, value) -> int:

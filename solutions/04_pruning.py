@@ -29,23 +29,13 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from compresslab import seed_everything
+from compresslab import check_raises, seed_everything
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.models import lenet_300_100
 from compresslab.train import evaluate, fit
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 seed_everything(0)
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{fn.__name__}{args} should raise ValueError naming {names!r}, but it returned normally")
 
 
 def check_fraction(name: str, value) -> float:

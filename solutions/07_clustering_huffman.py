@@ -29,22 +29,12 @@ import torch
 from sklearn.cluster import KMeans
 from torch import nn
 
-from compresslab import seed_everything
+from compresslab import check_raises, seed_everything
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.models import lenet_300_100
 from compresslab.train import evaluate, fit
 
 seed_everything(0)
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{fn.__name__}{args} should raise ValueError naming {names!r}, but it returned normally")
 
 
 def check_int(name: str, value, low: int, high: int) -> int:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from compresslab import seed_everything
+from compresslab import check_raises, seed_everything
 from compresslab.data import load_digits_dataset
 from compresslab.efficient_layers import DepthwiseSeparableConv2d  # noqa: F401 (for Task 2)
 from compresslab.measure import count_parameters
@@ -70,16 +70,6 @@ def check_arch(arch: dict) -> dict:
                 or b.get("width", 0) < 1:
             raise ValueError(f"arch block must have type 'conv' or 'sep', an odd kernel and a positive width: {b!r}")
     return arch
-
-
-def check_raises(fn, *args, names: str, **kwargs) -> None:
-    """Assert that fn(*args, **kwargs) raises ValueError whose message contains `names`."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError as err:
-        assert names in str(err), f"{fn.__name__} raised ValueError({str(err)!r}); the message should name {names!r}"
-        return
-    raise AssertionError(f"{fn.__name__} should raise ValueError naming {names!r}, but it returned normally")
 
 
 # %% [markdown]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from matplotlib import pyplot as plt
 
-from compresslab import compare, plot, seed_everything
+from compresslab import check_raises, compare, plot, seed_everything
 
 
 def test_compare_reports_exact_allclose_and_different(capsys):
@@ -37,3 +37,19 @@ def test_new_axes_sets_title_and_labels():
     fig, ax = plot.new_axes("t", "bits", "accuracy (%)")
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("t", "bits", "accuracy (%)")
     plt.close(fig)
+
+
+def _needs_positive(bits: int) -> int:
+    if bits <= 0:
+        raise ValueError(f"bits must be positive, got {bits}")
+    return bits
+
+
+def test_check_raises_passes_only_on_the_named_error():
+    check_raises(_needs_positive, 0, names="bits")
+    with pytest.raises(AssertionError, match="should name 'scale'"):
+        check_raises(_needs_positive, 0, names="scale")
+    with pytest.raises(AssertionError, match=r"_needs_positive\(3\) should raise ValueError"):
+        check_raises(_needs_positive, 3, names="bits")
+    with pytest.raises(ValueError):  # another error type than the one asked for is not swallowed
+        check_raises(_needs_positive, 0, names="bits", error=TypeError)
