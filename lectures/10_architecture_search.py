@@ -9,8 +9,8 @@
 # candidates with a weight-sharing supernet (Guo et al. 2020; Cai et al. 2020), and compares the network it finds
 # with the hand-designed ones at the same MAC budget.
 #
-# Set the environment variable `NAS_LONG=1` for a longer run (more supernet epochs, evaluations and seeds); the
-# default run takes well under a minute.
+# Set the environment variable `NAS_LONG=1` for a longer run (more supernet epochs, evaluations and seeds); the last
+# cell prints how long the default run took on this machine.
 
 # %%
 import os
