@@ -13,7 +13,7 @@ TEST_ENV := OMP_NUM_THREADS=1
 
 TIMINGS := build/timings
 
-test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, site check, validation (8 min)
+test: $(STAMP) sandbox  ## build .venv and the sandbox if needed, then lint, unit tests, notebooks, site check, validation (12 min)
 	@mkdir -p $(TIMINGS) && rm -f $(TIMINGS)/make-test.tsv
 	@for part in lint unit notebooks site-check validate; do \
 		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
@@ -28,7 +28,7 @@ lint: $(STAMP)  ## ruff over the package, tools, tests and notebooks; generated 
 unit: $(STAMP)  ## pytest: compresslab, lab generator, exports, module cross-checks, red-team and batch grading (3 min)
 	$(TEST_ENV) $(PY) -m pytest tests -n $(JOBS) -q -o junit_family=xunit1 --junitxml=$(TIMINGS)/unit.xml
 
-notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (1.5 min)
+notebooks: $(STAMP)  ## execute every lecture and solution (kept for the site), every generated lab under nbval (2 min)
 	$(TEST_ENV) $(PY) -m tools.notebooks execute --jobs $(JOBS)
 	@rm -rf $(NB_BUILD)
 	@$(PY) -m tools.notebooks ipynb $(NB_BUILD) > /dev/null
