@@ -1,5 +1,8 @@
-"""The int8 table of `make bench`: every path at every batch size, at the thread count asked for, then restored."""
+"""`make bench`: the int8 table, each module's share of `make test`, and the modules' own benches."""
 
+import importlib
+
+import pytest
 import torch
 
 from tools import bench
@@ -58,3 +61,17 @@ def test_every_module_benchmark_is_found_and_has_rows_and_a_table():
     assert {"efficient_layers", "pruning"} <= set(found)
     for module in found.values():
         assert callable(module.rows) and callable(module.format_table)
+
+
+@pytest.mark.parametrize("module,small", [
+    ("quantization_aware_training", {"REPEATS": 1, "WIDTHS": (16,)}),
+    ("lottery_tickets", {"REPEATS": 1}),
+    ("architecture_search", {"REPEATS": 1, "SAMPLES": 6}),
+])
+def test_module_bench_times_the_solutions_code_on_a_small_run(module, small, monkeypatch):
+    bench_module = importlib.import_module(f"tools.bench_{module}")
+    for name, value in small.items():
+        monkeypatch.setattr(bench_module, name, value)
+    rows = bench_module.rows()
+    assert rows and bench_module.format_table(rows).count("\n") >= len(rows)
+    assert all(r["threads"] == 1 for r in rows)

@@ -181,16 +181,12 @@ def test_slimmable_linear_is_functional_linear_on_slices(sol):
 def test_bench_rows_and_table(monkeypatch):
     from tools import bench_dynamic_computation as bench
 
-    torch.manual_seed(0)
-    model = bench.MultiExitMLP(hidden=16).eval()
-    x = torch.randn(50, 64)
-    with torch.no_grad():
-        pred, ex = bench.early_exit(model, x, 2.0)  # nobody is confident enough: everyone runs everything
-        assert (ex == 2).all() and torch.equal(pred, bench.full_forward(model, x))
     monkeypatch.setattr(bench, "EPOCHS", 1)
     monkeypatch.setattr(bench, "REPEATS", 1)
     monkeypatch.setattr(bench, "HIDDEN", 32)
     rows = bench.rows()
     assert [r["batch"] for r in rows] == list(bench.BATCHES)
-    assert all(0 < r["macs_ratio"] <= 1.04 and r["speedup"] > 0 for r in rows)
+    assert all(r["threshold"] in bench.THRESHOLDS for r in rows)
+    everything = (64 * 32 + 3 * 32 * 10 + 2 * 32 * 32) / (64 * 32 + 2 * 32 * 32 + 32 * 10)  # all blocks and heads
+    assert all(0 < r["macs_ratio"] <= round(everything, 3) and r["speedup"] > 0 for r in rows), rows
     assert "dynamic computation (module 09)" in bench.format_table(rows)

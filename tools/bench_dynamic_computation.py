@@ -1,12 +1,12 @@
 """Module 09's rows of ``make bench``: early exits that skip blocks against the full forward, one CPU thread.
 
-The model is lecture 09's: a 64-256-256-256 MLP with a linear exit head after each block, trained on the 8x8 digits
-with the exit losses weighted (1, 1, 1), 20 epochs of Adam (seed 0). The threshold is chosen the lecture's way: the
-lowest-cost maximum-probability threshold whose validation accuracy is within 0.5 points of the last exit's. Each
-row times, on the test digits, the full forward (every block and the last head) against an early-exit forward that
-runs block i only on the samples that have not left before it, the way the lab's ``early_exit_predict`` must; it
-also reports the MACs ratio the exits promise. Each time is compresslab.measure.latency_ms's median of repeats.
-Usage: ``python -m tools.bench_dynamic_computation``.
+The code timed is the reference solution's own (solutions/09_dynamic_computation.py, loaded without its slow cells):
+its MultiExitMLP (64-256-256-256, a linear exit head after each block) trained on the 8x8 digits with its
+multi_exit_loss, weights (1, 1, 1), 20 epochs of Adam (seed 0), as lecture 09 trains it; its threshold_sweep picks the
+lowest-cost maximum-probability threshold whose validation accuracy is within 0.5 points of the last exit's; and its
+early_exit_predict, which runs block i only on the samples that have not left before it, is timed on the test digits
+against the full forward (every block and the last head). Each row also reports the MACs ratio the exits promise.
+Each time is compresslab.measure.latency_ms's median of repeats. Usage: ``python -m tools.bench_dynamic_computation``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from torch import nn
 
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.measure import count_macs, latency_ms
+from tools.nbload import load_solution
 
 THREADS = 1
 REPEATS = 30
@@ -26,58 +27,18 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 BATCHES = (360, 64)
 
 
-class MultiExitMLP(nn.Module):
-    """Lecture 09's model: Linear+ReLU blocks, a Linear exit head after each."""
-
-    def __init__(self, hidden: int = HIDDEN, depth: int = 3):
-        super().__init__()
-        widths = [64] + [hidden] * depth
-        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(a, b), nn.ReLU()) for a, b in zip(widths, widths[1:])])
-        self.exits = nn.ModuleList([nn.Linear(hidden, 10) for _ in range(depth)])
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for block, head in zip(self.blocks, self.exits):
-            x = block(x)
-            out.append(head(x))
-        return out
-
-
-def full_forward(model: MultiExitMLP, x: torch.Tensor) -> torch.Tensor:
-    """The static network: every block, then the last head only."""
-    for block in model.blocks:
-        x = block(x)
-    return model.exits[-1](x).argmax(1)
-
-
-def early_exit(model: MultiExitMLP, x: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(predictions, exit index); block i runs only on the samples still left (maximum-probability rule)."""
-    n = x.shape[0]
-    pred, exits = torch.zeros(n, dtype=torch.int64), torch.zeros(n, dtype=torch.int64)
-    left, h, last = torch.arange(n), x, len(model.blocks) - 1
-    for i, (block, head) in enumerate(zip(model.blocks, model.exits)):
-        h = block(h)
-        probs = torch.softmax(head(h), dim=1)
-        leave = torch.ones(len(left), dtype=torch.bool) if i == last else probs.max(1).values >= threshold
-        pred[left[leave]], exits[left[leave]] = probs[leave].argmax(1), i
-        left, h = left[~leave], h[~leave]
-        if len(left) == 0:
-            break
-    return pred, exits
-
-
-def trained_model() -> tuple[MultiExitMLP, object]:
-    """Lecture 09's multi-exit MLP, trained the same way, and the digits."""
+def trained_model(sol) -> tuple[nn.Module, object]:
+    """The solution's multi-exit MLP trained as lecture 09 trains it, and the digits."""
     digits = load_digits_dataset()
     loaders = make_loaders(digits, batch_size=64)
     torch.manual_seed(0)
-    model = MultiExitMLP()
+    model = sol.MultiExitMLP(64, (HIDDEN,) * 3, 10)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loaders["train"].generator.manual_seed(0)
     for _ in range(EPOCHS):
         for xb, yb in loaders["train"]:
             opt.zero_grad()
-            sum(nn.functional.cross_entropy(z, yb) for z in model(xb)).backward()
+            sol.multi_exit_loss(model(xb), yb, [1.0, 1.0, 1.0]).backward()
             opt.step()
     return model.eval(), digits
 
@@ -88,29 +49,28 @@ def rows() -> list[dict[str, object]]:
     torch.set_num_threads(THREADS)
     out: list[dict[str, object]] = []
     try:
-        model, digits = trained_model()
-        widths = [64] + [HIDDEN] * 3
-        stage = np.array([a * b + b * 10 for a, b in zip(widths, widths[1:])])
-        full_macs = count_macs(nn.Sequential(*model.blocks, model.exits[-1]), (64,))
+        sol = load_solution("09_dynamic_computation")
+        model, digits = trained_model(sol)
+        stages = model.macs_per_exit()
+        backbone = nn.Sequential(*model.blocks, model.exits[-1])  # the static network: no early heads
+        full_macs = count_macs(backbone, (64,))
         x_val, y_val = digits.val.tensors()
-        x_test, y_test = digits.test.tensors()
+        x_test, _ = digits.test.tensors()
         with torch.no_grad():
-            val_last = float((model(x_val)[-1].argmax(1) == y_val).float().mean())
-            ok = []
-            for t in THRESHOLDS:
-                pred, ex = early_exit(model, x_val, t)
-                if float((pred == y_val).float().mean()) >= val_last - 0.005:
-                    ok.append((float(np.cumsum(stage)[ex.numpy()].mean()), t))
+            val_probs = [torch.softmax(z, 1).double().numpy() for z in model(x_val)]
+        val_last = float(np.mean(val_probs[-1].argmax(1) == y_val.numpy()))
+        ok = [(macs, t) for t, acc, macs in sol.threshold_sweep(val_probs, y_val.numpy(), list(THRESHOLDS), stages)
+              if acc >= val_last - 0.005]
         threshold = min(ok)[1] if ok else THRESHOLDS[-1]
         for batch in BATCHES:
             x = x_test[:batch]
+            _, ex = sol.early_exit_predict(model, x, threshold)
             with torch.no_grad():
-                _, ex = early_exit(model, x, threshold)
-            t_full = latency_ms(lambda x=x: full_forward(model, x), repeats=REPEATS)
-            t_early = latency_ms(lambda x=x: early_exit(model, x, threshold), repeats=REPEATS)
+                t_full = latency_ms(lambda x=x: backbone(x).argmax(1), repeats=REPEATS)
+            t_early = latency_ms(lambda x=x: sol.early_exit_predict(model, x, threshold), repeats=REPEATS)
             out.append({"case": "early exits", "model": f"64-{HIDDEN}x3-10, 3 exits", "batch": batch,
-                        "threshold": threshold, "macs_ratio": round(float(np.cumsum(stage)[ex.numpy()].mean())
-                                                                    / full_macs, 3),
+                        "threshold": threshold,
+                        "macs_ratio": round(sol.average_macs(ex.numpy(), stages) / full_macs, 3),
                         "full_ms": round(t_full, 4), "early_ms": round(t_early, 4),
                         "speedup": round(t_full / t_early, 2), "threads": THREADS})
     finally:

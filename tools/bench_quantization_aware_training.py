@@ -1,9 +1,10 @@
 """Module 03's rows of ``make bench``: what fake quantization costs a training step, one CPU thread.
 
 The lecture's MLP (64-64-64-10) and a wider one (64-512-512-10) take one Adam step (forward, backward, update) on a
-batch of 64 digits-shaped inputs: in float32, with PyTorch's fake quantizers on every Linear's weight and input at 4
-bits (fixed scales, as in the lecture's QAT), and with PyTorch's learnable (LSQ) fake quantizer. Each time is the
-median of repeated steps. Usage: ``python -m tools.bench_quantization_aware_training``.
+batch of 64 digits-shaped inputs: in float32, prepared for QAT at 4 bits by the reference solution's prepare_qat
+(fixed-scale fake quantization of every Linear's weight and input), and with the solution's LsqQuantizer (learned
+steps) on every Linear's weight and input. Each time is the median of repeated steps.
+Usage: ``python -m tools.bench_quantization_aware_training``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from compresslab.models import mlp
+from tools.nbload import load_solution
 
 THREADS = 1
 REPEATS = 30
@@ -23,27 +25,16 @@ BITS = 4
 WIDTHS = (64, 512)
 
 
-class _FakeQuantLinear(nn.Linear):
-    """A Linear with 4-bit fake-quantized weight and input: fixed scales, or learned (LSQ) steps."""
+class _LsqLinear(nn.Module):
+    """A Linear whose weight and input go through the solution's LsqQuantizer (signed weights, unsigned inputs)."""
 
-    def __init__(self, layer: nn.Linear, learnable: bool):
-        super().__init__(layer.in_features, layer.out_features)
-        self.load_state_dict(layer.state_dict())
-        self.learnable = learnable
-        self.wq, self.aq = (-(2 ** (BITS - 1)) + 1, 2 ** (BITS - 1) - 1), (0, 2**BITS - 1)
-        if learnable:
-            self.w_step, self.a_step = nn.Parameter(torch.tensor([0.05])), nn.Parameter(torch.tensor([0.1]))
+    def __init__(self, sol, layer: nn.Linear):
+        super().__init__()
+        self.layer = layer
+        self.wq, self.aq = sol.LsqQuantizer(BITS, signed=True), sol.LsqQuantizer(BITS, signed=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.learnable:
-            zero = torch.zeros(1)
-            w = torch._fake_quantize_learnable_per_tensor_affine(self.weight, self.w_step, zero, *self.wq, 0.01)
-            x = torch._fake_quantize_learnable_per_tensor_affine(x, self.a_step, zero, *self.aq, 0.01)
-        else:
-            scale = max(self.weight.detach().abs().max().item() / self.wq[1], 1e-8)
-            w = torch.fake_quantize_per_tensor_affine(self.weight, scale, 0, *self.wq)
-            x = torch.fake_quantize_per_tensor_affine(x, max(x.detach().max().item(), 1e-8) / self.aq[1], 0, *self.aq)
-        return nn.functional.linear(x, w, self.bias)
+        return nn.functional.linear(self.aq(x), self.wq(self.layer.weight), self.layer.bias)
 
 
 def _step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -67,14 +58,15 @@ def rows() -> list[dict[str, object]]:
     torch.manual_seed(0)
     out: list[dict[str, object]] = []
     try:
+        sol = load_solution("03_quantization_aware_training")
         x, y = torch.rand(BATCH, 64), torch.randint(0, 10, (BATCH,))
         for h in WIDTHS:
             base = mlp([64, h, h, 10], seed=0)
             times = {"float": _step_ms(base, x, y)}
-            for name, learnable in (("qat", False), ("lsq", True)):
-                model = nn.Sequential(*[_FakeQuantLinear(m, learnable) if isinstance(m, nn.Linear) else m
-                                        for m in mlp([64, h, h, 10], seed=0)])
-                times[name] = _step_ms(model, x, y)
+            times["qat"] = _step_ms(sol.prepare_qat(mlp([64, h, h, 10], seed=0), BITS, BITS), x, y)
+            lsq = nn.Sequential(*[_LsqLinear(sol, m) if isinstance(m, nn.Linear) else m
+                                  for m in mlp([64, h, h, 10], seed=0)])
+            times["lsq"] = _step_ms(lsq, x, y)
             out.append({"model": f"64-{h}-{h}-10", "batch": BATCH, "bits": BITS, "float_ms": round(times["float"], 4),
                         "qat_ms": round(times["qat"], 4), "lsq_ms": round(times["lsq"], 4),
                         "qat_slowdown": round(times["qat"] / times["float"], 2),

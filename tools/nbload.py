@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import types
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,3 +37,13 @@ def load_module(path: str | Path, skip_tags: Iterable[str] = ("slow",), name: st
     for index, source in enumerate(code_cells(path, skip_tags)):
         exec(compile(source, f"{path}[cell {index}]", "exec"), module.__dict__)
     return module
+
+
+def load_solution(slug: str) -> types.ModuleType:
+    """The reference solution ``solutions/<slug>.py`` as a module: its checks run quietly, its slow cells skipped.
+
+    For ``make bench``, which times the course's own graded code rather than a copy of it.
+    """
+    path = Path(__file__).resolve().parents[1] / "solutions" / f"{slug}.py"
+    with contextlib.redirect_stdout(io.StringIO()):
+        return load_module(path, name=f"solution_{slug[:2]}")
