@@ -67,6 +67,7 @@ def test_every_module_benchmark_is_found_and_has_rows_and_a_table():
     ("quantization_aware_training", {"REPEATS": 1, "WIDTHS": (16,)}),
     ("lottery_tickets", {"REPEATS": 1}),
     ("architecture_search", {"REPEATS": 1, "SAMPLES": 6}),
+    ("efficient_layers", {"REPEATS": 1}),
 ])
 def test_module_bench_times_the_solutions_code_on_a_small_run(module, small, monkeypatch):
     bench_module = importlib.import_module(f"tools.bench_{module}")

@@ -1,8 +1,9 @@
 """Module 08's rows of ``make bench``: efficient layers against the layers they replace, one CPU thread.
 
-Times LowRankLinear(1024 -> 1024, rank 128) against nn.Linear(1024, 1024) at batch 64, and a depthwise-separable
-block against a standard 3x3 convolution with the same channels on an input where it pays (wide, large map) and one
-where it does not (narrow, 8x8 map, batch 1). Each time is compresslab.measure.latency_ms's median of repeats.
+Times the reference solution's LowRankLinear(1024 -> 1024, rank 128) against nn.Linear(1024, 1024) at batch 64, and a
+depthwise-separable block against a standard 3x3 convolution with the same channels on an input where it pays (wide,
+large map) and one where it does not (narrow, 8x8 map, batch 1). Each time is compresslab.measure.latency_ms's median of
+repeats.
 Usage: ``python -m tools.bench_efficient_layers``.
 """
 
@@ -13,14 +14,10 @@ from torch import nn
 
 from compresslab.efficient_layers import DepthwiseSeparableConv2d
 from compresslab.measure import count_macs, latency_ms
+from tools.nbload import load_solution
 
 THREADS = 1
 REPEATS = 30
-
-
-def _low_rank(in_features: int, out_features: int, rank: int) -> nn.Module:
-    """The lab's LowRankLinear as layers: in -> rank without bias, then rank -> out with the bias."""
-    return nn.Sequential(nn.Linear(in_features, rank, bias=False), nn.Linear(rank, out_features))
 
 
 def _row(case: str, layer: str, baseline: str, shape: tuple[int, ...], fast: nn.Module, slow: nn.Module,
@@ -39,8 +36,9 @@ def rows() -> list[dict[str, object]]:
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     try:
+        sol = load_solution("08_efficient_layers")
         out = [_row("low rank", "LowRankLinear(1024->1024, rank 128)", "Linear(1024, 1024)", (64, 1024),
-                    _low_rank(1024, 1024, 128), nn.Linear(1024, 1024), 128 * 2048, 1024 * 1024)]
+                    sol.LowRankLinear(1024, 1024, 128), nn.Linear(1024, 1024), 128 * 2048, 1024 * 1024)]
         for case, c_in, c_out, size, batch in (("separable, pays", 64, 128, 32, 8),
                                                ("separable, does not pay", 8, 16, 8, 1)):
             fast, slow = DepthwiseSeparableConv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_in, c_out, 3, padding=1)

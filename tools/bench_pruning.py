@@ -1,9 +1,10 @@
 """Module 04's rows of ``make bench``: a 64-h-h-10 MLP against its structurally pruned half, one CPU thread.
 
-For each hidden width h the half model keeps the half of each hidden layer's neurons of largest L1 norm (rows of one
-Linear, columns of the next), a physically smaller dense model; both run a batch of 256. A last row times a
-1024x1024 weight at 90% unstructured sparsity, dense against torch's CSR product. Each time is
-compresslab.measure.latency_ms's median of repeats. Usage: ``python -m tools.bench_pruning``.
+For each hidden width h the half model, built by the reference solution's shrink_mlp, keeps the half of each hidden
+layer's neurons of largest L1 norm (rows of one Linear, columns of the next), a physically smaller dense model; both run
+a batch of 256. A last row times a 1024x1024 weight at 90% unstructured sparsity, dense against torch's CSR product.
+Each time is compresslab.measure.latency_ms's median of repeats.
+Usage: ``python -m tools.bench_pruning``.
 """
 
 from __future__ import annotations
@@ -11,37 +12,15 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torch import nn
 
 from compresslab.measure import latency_ms
 from compresslab.models import mlp
+from tools.nbload import load_solution
 
 THREADS = 1
 REPEATS = 20
 BATCH = 256
 WIDTHS = (100, 300, 1000)
-
-
-def halve(net: nn.Sequential) -> nn.Sequential:
-    """A copy of a Linear/ReLU MLP keeping half of each hidden layer's neurons (largest L1 row norm)."""
-    linears = [i for i, m in enumerate(net) if isinstance(m, nn.Linear)]
-    layers = list(net)
-    weights = [(net[i].weight.detach(), net[i].bias.detach()) for i in linears]
-    keep_prev = None
-    new = []
-    for n, (w, b) in enumerate(weights):
-        if keep_prev is not None:
-            w = w[:, keep_prev]
-        if n < len(weights) - 1:
-            keep = torch.sort(torch.argsort(w.abs().sum(1), descending=True, stable=True)[: w.shape[0] // 2]).values
-            w, b = w[keep], b[keep]
-            keep_prev = keep
-        layer = nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            layer.weight.copy_(w), layer.bias.copy_(b)
-        new.append(layer)
-    it = iter(new)
-    return nn.Sequential(*[next(it) if isinstance(m, nn.Linear) else m for m in layers]).eval()
 
 
 def rows() -> list[dict[str, object]]:
@@ -51,10 +30,11 @@ def rows() -> list[dict[str, object]]:
     torch.manual_seed(0)
     out: list[dict[str, object]] = []
     try:
+        sol = load_solution("04_pruning")
         x = torch.randn(BATCH, 64)
         for h in WIDTHS:
             full = mlp([64, h, h, 10], seed=0).eval()
-            half = halve(full)
+            half = sol.shrink_mlp(full, 0.5).eval()
             t_full = latency_ms(lambda full=full: full(x), repeats=REPEATS)
             t_half = latency_ms(lambda half=half: half(x), repeats=REPEATS)
             out.append({"case": "half the neurons", "model": f"64-{h}-{h}-10 -> 64-{h // 2}-{h // 2}-10",
