@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
 from compresslab import data
 
@@ -19,6 +20,55 @@ def test_digits_splits_cover_the_data_set_once_and_are_stratified():
         assert np.abs(share - overall).max() < 0.02
     all_rows = np.concatenate([ds.train.x, ds.val.x, ds.test.x]) * 16
     assert sorted(map(bytes, all_rows.astype(np.uint8))) == sorted(map(bytes, full.data.astype(np.uint8)))
+
+
+def test_digits_are_read_as_scikit_learn_reads_them():
+    pixels, labels = data._digits_arrays()
+    full = load_digits()
+    np.testing.assert_array_equal(pixels, full.data)
+    np.testing.assert_array_equal(labels, full.target)
+
+
+LABELS = {
+    "digits": load_digits().target,
+    "three classes with ties": np.repeat([0, 1, 2], [7, 7, 7]),
+    "uneven": np.random.default_rng(0).choice(5, size=301, p=[0.4, 0.3, 0.15, 0.1, 0.05]),
+    "strings": np.array(list("abcab" * 9)),
+}
+
+
+@pytest.mark.parametrize("name", LABELS)
+@pytest.mark.parametrize("fraction,seed", [(0.2, 0), (0.15, 0), (0.15, 1), (0.5, 7), (0.33, 123), (0.9, 2)])
+def test_stratified_split_equals_scikit_learn(name, fraction, seed):
+    y = LABELS[name]
+    index = np.arange(len(y))
+    try:
+        expected = train_test_split(index, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError:
+        with pytest.raises(ValueError, match="test_fraction"):
+            data.stratified_split(y, fraction, seed)
+        return
+    keep, test = data.stratified_split(y, fraction, seed)
+    np.testing.assert_array_equal(keep, expected[0])
+    np.testing.assert_array_equal(test, expected[1])
+
+
+def test_stratified_split_rejects_a_class_of_one_and_bad_fractions():
+    with pytest.raises(ValueError, match="at least 2 examples per class"):
+        data.stratified_split(np.array([0, 0, 1, 1, 2]), 0.4, 0)
+    for fraction in (0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="test_fraction"):
+            data.stratified_split(np.array([0, 0, 1, 1]), fraction, 0)
+
+
+def test_loading_the_digits_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys; from compresslab.data import load_digits_dataset; load_digits_dataset(); " \
+           "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 def test_digits_are_float32_in_unit_range_with_int64_labels():
