@@ -63,7 +63,7 @@ exports: $(STAMP)  ## regenerate compresslab modules from lecture cells tagged e
 course: $(STAMP)  ## execute every lecture and solution (reusing current runs) and write build/site/index.html (2 min)
 	$(PY) -m tools.notebooks course --jobs $(JOBS)
 
-bench: $(STAMP)  ## time notebooks, grading (per solution, batches of 20), int8, low-rank, separable and pruned layers (6 min)
+bench: $(STAMP)  ## time notebooks, grading (per solution, batches of 20), int8, each module's share of make test and its own speed claims (13 min)
 	$(PY) -m tools.bench
 
 clean:  ## remove build/ and caches (keeps .venv; `rm -rf .venv` for a fresh start)
