@@ -44,3 +44,17 @@ def test_latency_calls_warmup_plus_repeats_and_returns_the_median():
     assert len(calls) == 10 and ms >= 0.0
     with pytest.raises(ValueError, match="repeats"):
         measure.latency_ms(lambda: None, repeats=0)
+
+
+def test_torch_threads_sets_and_restores_the_count_even_after_an_error():
+    before = torch.get_num_threads()
+    other = before + 1  # a count that differs from the current one, so that restoring it is observable
+    with measure.torch_threads(other):
+        assert torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), measure.torch_threads(other):
+        raise RuntimeError("a failing timing")
+    assert torch.get_num_threads() == before
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n must be"), measure.torch_threads(bad):
+            pass

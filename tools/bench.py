@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 import torch
 from torch import nn
 
-from compresslab.measure import latency_ms
+from compresslab.measure import latency_ms, torch_threads
 from tools.notebooks import BUILD, ROOT, execute, sources
 
 
@@ -214,9 +214,7 @@ def int8_variants(model: nn.Module) -> dict[str, nn.Module]:
 def int8_rows(width: int = INT8_WIDTH, batches: tuple[int, ...] = INT8_BATCHES, threads: int = INT8_THREADS,
               repeats: int = 20, warmup: int = 3) -> list[dict[str, object]]:
     """Per int8 path and batch size: median ms, speed-up over fp32 and max |output - fp32 output|, at `threads`."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         model = wide_mlp(width)
         variants = int8_variants(model)
         rows = []
@@ -232,8 +230,6 @@ def int8_rows(width: int = INT8_WIDTH, batches: tuple[int, ...] = INT8_BATCHES, 
                 rows.append({"path": label, "batch": batch, "ms": significant(timings[label]),
                              "speedup": significant(timings["fp32"] / timings[label]),
                              "max_abs_error": significant(error), "width": width, "threads": threads})
-    finally:
-        torch.set_num_threads(previous)
     return rows
 
 

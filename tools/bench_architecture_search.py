@@ -14,7 +14,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from compresslab.measure import count_macs, latency_ms
+from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
 
 THREADS = 1
@@ -25,10 +25,8 @@ SAMPLES = 48
 
 def rows() -> list[dict[str, object]]:
     """One row per depth and one over all sampled architectures: MAC and latency ranges, Kendall's tau."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("10_architecture_search")
         rng = np.random.default_rng(0)
         x = torch.rand(BATCH, 64)
@@ -38,8 +36,6 @@ def rows() -> list[dict[str, object]]:
             model = sol.build_model(arch).eval()
             measured.append((len(arch["blocks"]), count_macs(model, (64,)),
                              latency_ms(lambda model=model: model(x), repeats=REPEATS, warmup=3)))
-    finally:
-        torch.set_num_threads(previous)
     out: list[dict[str, object]] = []
     for depth in [*sol.SPACE["depths"], "all"]:
         pick = [m for m in measured if depth == "all" or m[0] == depth]

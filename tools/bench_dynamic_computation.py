@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from compresslab.data import load_digits_dataset, make_loaders
-from compresslab.measure import count_macs, latency_ms
+from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
 
 THREADS = 1
@@ -45,10 +45,8 @@ def trained_model(sol) -> tuple[nn.Module, object]:
 
 def rows() -> list[dict[str, object]]:
     """One row per batch of test digits: full forward against early exits at the lecture's threshold."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     out: list[dict[str, object]] = []
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("09_dynamic_computation")
         model, digits = trained_model(sol)
         stages = model.macs_per_exit()
@@ -73,8 +71,6 @@ def rows() -> list[dict[str, object]]:
                         "macs_ratio": round(sol.average_macs(ex.numpy(), stages) / full_macs, 3),
                         "full_ms": round(t_full, 4), "early_ms": round(t_early, 4),
                         "speedup": round(t_full / t_early, 2), "threads": THREADS})
-    finally:
-        torch.set_num_threads(previous)
     return out
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from compresslab.efficient_layers import DepthwiseSeparableConv2d
-from compresslab.measure import count_macs, latency_ms
+from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
 
 THREADS = 1
@@ -32,10 +32,8 @@ def _row(case: str, layer: str, baseline: str, shape: tuple[int, ...], fast: nn.
 
 def rows() -> list[dict[str, object]]:
     """Three rows: low-rank Linear, separable block where it pays, separable block where it does not."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("08_efficient_layers")
         out = [_row("low rank", "LowRankLinear(1024->1024, rank 128)", "Linear(1024, 1024)", (64, 1024),
                     sol.LowRankLinear(1024, 1024, 128), nn.Linear(1024, 1024), 128 * 2048, 1024 * 1024)]
@@ -45,8 +43,6 @@ def rows() -> list[dict[str, object]]:
             out.append(_row(case, f"separable {c_in}->{c_out} 3x3", f"Conv2d {c_in}->{c_out} 3x3",
                             (batch, c_in, size, size), fast, slow, count_macs(fast, (c_in, size, size)),
                             count_macs(slow, (c_in, size, size))))
-    finally:
-        torch.set_num_threads(previous)
     return out
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from compresslab.data import load_digits_dataset
-from compresslab.measure import latency_ms
+from compresslab.measure import latency_ms, torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
 
@@ -40,11 +40,9 @@ def _epoch(model: nn.Module, masks: list[torch.Tensor], x: torch.Tensor, y: torc
 
 def rows() -> list[dict[str, object]]:
     """Epoch time dense vs a 7.5% ticket, then one step of a supermask network vs a plain one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     out: list[dict[str, object]] = []
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("05_lottery_tickets")
         x, y = load_digits_dataset().train.tensors()
         model = mlp(SIZES, seed=0)
@@ -70,8 +68,6 @@ def rows() -> list[dict[str, object]]:
 
             out.append({"case": name, "model": "64-128-128-10, one batch", "batch": BATCH,
                         "ms": round(latency_ms(step, repeats=50, warmup=5), 4), "threads": THREADS})
-    finally:
-        torch.set_num_threads(previous)
     return out
 
 

@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from compresslab.measure import latency_ms
+from compresslab.measure import latency_ms, torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
 
@@ -25,11 +25,9 @@ WIDTHS = (100, 300, 1000)
 
 def rows() -> list[dict[str, object]]:
     """One row per width (full MLP against the halved one), then dense against CSR at 90% sparsity."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     out: list[dict[str, object]] = []
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("04_pruning")
         x = torch.randn(BATCH, 64)
         for h in WIDTHS:
@@ -51,8 +49,6 @@ def rows() -> list[dict[str, object]]:
         out.append({"case": "90% sparse, CSR", "model": "1024x1024 weight", "batch": BATCH,
                     "baseline_ms": round(t_dense, 4), "pruned_ms": round(t_csr, 4),
                     "speedup": round(t_dense / t_csr, 2), "threads": THREADS})
-    finally:
-        torch.set_num_threads(previous)
     return out
 
 

@@ -15,6 +15,7 @@ import time
 import torch
 from torch import nn
 
+from compresslab.measure import torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
 
@@ -53,11 +54,9 @@ def _step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def rows() -> list[dict[str, object]]:
     """One row per width: float, fixed-scale QAT and LSQ training steps, and the slowdowns."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     out: list[dict[str, object]] = []
-    try:
+    with torch_threads(THREADS):
         sol = load_solution("03_quantization_aware_training")
         x, y = torch.rand(BATCH, 64), torch.randint(0, 10, (BATCH,))
         for h in WIDTHS:
@@ -71,8 +70,6 @@ def rows() -> list[dict[str, object]]:
                         "qat_ms": round(times["qat"], 4), "lsq_ms": round(times["lsq"], 4),
                         "qat_slowdown": round(times["qat"] / times["float"], 2),
                         "lsq_slowdown": round(times["lsq"] / times["float"], 2), "threads": THREADS})
-    finally:
-        torch.set_num_threads(previous)
     return out
 
 
