@@ -25,9 +25,12 @@ def test_a_figure_takes_the_title_its_code_gives_it():
 def test_headline_collects_what_tagged_cells_printed():
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["headline"]}, outputs=[
-            nbformat.v4.new_output("stream", name="stdout", text="int8: 4.0x smaller\n")]),
+            nbformat.v4.new_output("stream", name="stdout", text="int8: 4.0x smaller\n\n4 bits: 1 < 2 points\n")]),
         nbformat.v4.new_code_cell("print(2)", outputs=[nbformat.v4.new_output("stream", name="stdout", text="no\n")])])
-    assert site.headline(nb) == "int8: 4.0x smaller"
+    assert site.headline(nb) == "int8: 4.0x smaller\n4 bits: 1 < 2 points"
+    index = site.index_page(["01_quantization_basics"], {"lectures": {"01_quantization_basics"}}, {},
+                            {"01_quantization_basics": site.headline(nb)}, {}, student=False)
+    assert "<td>int8: 4.0x smaller<br>4 bits: 1 &lt; 2 points</td>" in index  # one result a line, escaped
 
 
 def test_a_page_has_navigation_contents_alt_texts_and_no_other_host():

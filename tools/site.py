@@ -122,14 +122,14 @@ def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def headline(nb: nbformat.NotebookNode) -> str:
-    """What the lecture's cells tagged ``headline`` printed: its measured results in one or two lines."""
+    """What the lecture's cells tagged ``headline`` printed: its measured results, one per line."""
     lines = []
     for cell in nb.cells:
         if cell.cell_type == "code" and "headline" in cell.metadata.get("tags", []):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "stream":
                     lines += [line for line in output.get("text", "").splitlines() if line.strip()]
-    return " ".join(lines)
+    return "\n".join(lines)
 
 
 def _neighbour(slug: str, kind: str, pages: dict[str, set[str]]) -> Page:
@@ -192,8 +192,9 @@ def index_page(order: list[str], pages: dict[str, set[str]], titles: dict[str, s
         links = " · ".join(f'<a href="{Page(kind, slug).href}">{word}</a>' for kind, word in KINDS.items()
                            if slug in pages.get(kind, ()))
         time = f"{seconds[f'lectures/{slug}']:.0f} s" if f"lectures/{slug}" in seconds else ""
+        results = "<br>".join(html.escape(line) for line in headlines.get(slug, "").splitlines())
         rows.append(f"<tr><td>{slug[:2]}</td><td>{html.escape(titles.get(slug, slug))}</td><td>{links}</td>"
-                    f"<td>{html.escape(headlines.get(slug, ''))}</td><td>{time}</td></tr>")
+                    f"<td>{results}</td><td>{time}</td></tr>")
     setup = ("make lab      # JupyterLab on the labs\nmake check LAB=01   # your lab against its visible checks\n"
              "make course   # run every lecture and build this site") if student else (
         "make test     # build .venv, lint, unit tests, every notebook, the grader's validation\n"
