@@ -30,7 +30,7 @@ def test_headline_collects_what_tagged_cells_printed():
     assert site.headline(nb) == "int8: 4.0x smaller\n4 bits: 1 < 2 points"
     index = site.index_page(["01_quantization_basics"], {"lectures": {"01_quantization_basics"}}, {},
                             {"01_quantization_basics": site.headline(nb)}, {}, student=False)
-    assert "<td>int8: 4.0x smaller<br>4 bits: 1 &lt; 2 points</td>" in index  # one result a line, escaped
+    assert '<td><p class="result">int8: 4.0x smaller</p><p class="result">4 bits: 1 &lt; 2 points</p></td>' in index
 
 
 def test_a_page_has_navigation_contents_alt_texts_and_no_other_host():
@@ -43,5 +43,6 @@ def test_a_page_has_navigation_contents_alt_texts_and_no_other_host():
     page = site.render(nb, site.Page("lectures", "04_pruning"), pages, {"lectures/04_pruning": 12.3}, ["04_pruning"])
     assert 'href="../index.html"' in page and 'href="../labs/04_pruning.html"' in page and "ran in 12 s" in page
     assert 'href="#The-math"' in page and page.count("<math") == 2
+    assert page.index('id="Pruning:-a-test"') < page.index("<summary>Contents") < page.index('<h2 id="The-math"')
     assert 'alt="Accuracy against sparsity"' in page and "No description" not in page
     assert "mathjax" not in page.lower() and "https://cdn" not in page

@@ -178,10 +178,15 @@ def render(nb: nbformat.NotebookNode, page: Page, pages: dict[str, set[str]], se
     headings = [h for h in soup.select("h1, h2, h3") if h.get("id")]
     toc = "".join(f'<li class="{h.name}"><a href="#{h["id"]}">{html.escape(h.get_text(" ", strip=True).rstrip("¶"))}'
                   "</a></li>" for h in headings if h.name != "h1")
-    header = BeautifulSoup(_nav(page, pages, seconds, order)
-                           + (f'<details class="course-toc" open><summary>Contents</summary><ul>{toc}</ul></details>'
-                              if toc else ""), "html.parser")
-    soup.body.insert(0, header)
+    soup.body.insert(0, BeautifulSoup(_nav(page, pages, seconds, order), "html.parser"))
+    if toc:  # under the page's title when it has one, as a book's contents follow its title
+        contents = BeautifulSoup(f'<details class="course-toc" open><summary>Contents</summary><ul>{toc}</ul>'
+                                 "</details>", "html.parser")
+        title = soup.find("h1")
+        if title is not None:
+            title.insert_after(contents)
+        else:
+            soup.body.insert(1, contents)
     return str(soup)
 
 
@@ -192,7 +197,7 @@ def index_page(order: list[str], pages: dict[str, set[str]], titles: dict[str, s
         links = " · ".join(f'<a href="{Page(kind, slug).href}">{word}</a>' for kind, word in KINDS.items()
                            if slug in pages.get(kind, ()))
         time = f"{seconds[f'lectures/{slug}']:.0f} s" if f"lectures/{slug}" in seconds else ""
-        results = "<br>".join(html.escape(line) for line in headlines.get(slug, "").splitlines())
+        results = "".join(f'<p class="result">{html.escape(line)}</p>' for line in headlines.get(slug, "").splitlines())
         rows.append(f"<tr><td>{slug[:2]}</td><td>{html.escape(titles.get(slug, slug))}</td><td>{links}</td>"
                     f"<td>{results}</td><td>{time}</td></tr>")
     setup = ("make lab      # JupyterLab on the labs\nmake check LAB=01   # your lab against its visible checks\n"
@@ -204,7 +209,7 @@ def index_page(order: list[str], pages: dict[str, set[str]], titles: dict[str, s
 <html lang="en"><head><meta charset="utf-8"><title>{TITLE}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;line-height:1.5;padding:0 1rem}}
 td,th{{padding:.3rem .8rem;text-align:left;border-bottom:1px solid #ddd;vertical-align:top}}
-pre{{background:#f6f6f6;padding:.8rem}}</style></head>
+pre{{background:#f6f6f6;padding:.8rem}} .result{{margin:0 0 .5rem}}</style></head>
 <body><h1>{TITLE}</h1>
 <p>Each technique is built from scratch in NumPy, then in PyTorch, checked against the library that does it for real,
 and measured on a small model. Every lecture below was executed top to bottom when this site was built; the
