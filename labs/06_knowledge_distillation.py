@@ -47,6 +47,24 @@ def check_T_alpha(T: float, alpha: float) -> None:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
 
 
+def kd_arrays(student_logits, teacher_logits, labels, T: float,
+              alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z_s, z_t) float64 (N, C) and labels (N,) after checking every argument of the distillation loss.
+
+    ValueError naming T or alpha (check_T_alpha); naming student_logits when the two logits are not the same (N, C);
+    naming labels when they are not N integers in [0, C).
+    """
+    check_T_alpha(T, alpha)
+    zs, zt = np.asarray(student_logits, dtype=np.float64), np.asarray(teacher_logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if zs.ndim != 2 or zs.shape != zt.shape:
+        raise ValueError(f"student_logits {zs.shape} and teacher_logits {zt.shape} must be the same (N, C)")
+    n, c = zs.shape
+    if labels.shape != (n,) or labels.dtype.kind not in "iu" or (n and (labels.min() < 0 or labels.max() >= c)):
+        raise ValueError(f"labels must be {n} ints in [0, {c}), got shape {labels.shape}")
+    return zs, zt, labels
+
+
 # %% [markdown]
 # ## Task 1: softmax and log-softmax at a temperature
 #
@@ -89,7 +107,8 @@ print("softmax at T = 4:", softmax(z, 4.0).round(4).tolist())
 # Return the batch mean of $\alpha\,\mathrm{CE} + (1-\alpha)\,T^2\,\mathrm{KL}$ as a Python float. The hard-label term
 # uses $T = 1$; the soft term compares the teacher's distribution $p = \mathrm{softmax}(z_t/T)$ (the target) with the
 # student's $q = \mathrm{softmax}(z_s/T)$: $\mathrm{KL}(p\,\|\,q) = \sum_i p_i (\log p_i - \log q_i)$, with
-# $0 \log 0 = 0$. Build it from your `log_softmax` so that it stays finite at logits of $10^4$.
+# $0 \log 0 = 0$. Build it from your `log_softmax` so that it stays finite at logits of $10^4$. The given `kd_arrays`
+# checks the arguments and returns them as arrays; Tasks 2 and 3 both start with it.
 
 # %%
 def kd_loss(student_logits, teacher_logits, labels, T: float, alpha: float) -> float:
