@@ -63,6 +63,7 @@ def grading_rows() -> list[dict[str, object]]:
 
     from autograder import grade, splice
     from autograder.spec import load_tests
+    from tools.kernels import AsyncIpcKernelManager
 
     rows = []
     for lab in grade.labs():
@@ -72,7 +73,7 @@ def grading_rows() -> list[dict[str, object]]:
         student = splice.extract_student_code(splice.read_submission(solution), grade.task_functions(lab))
         nb = splice.build_graded_notebook(lab, student, load_tests(lab), secrets.token_hex(8))
         start = time.perf_counter()
-        NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+        NotebookClient(nb, timeout=120, kernel_name="python3", kernel_manager_class=AsyncIpcKernelManager).execute()
         direct = time.perf_counter() - start
         rows.append({"lab": lab, "grade_s": round(report.seconds, 1), "direct_s": round(direct, 1),
                      "ratio": round(report.seconds / direct, 2), "score": report.score})

@@ -2,12 +2,21 @@
 NotImplementedError (a stub), not any other error, and must not pass silently.
 
 nbval alone accepts any exception from such a cell, so a lab whose check cell fails with a NameError would pass.
-Loaded with ``-p tools.nbval_lab``; it only acts on notebooks in a folder named ``labs``.
+Loaded with ``-p tools.nbval_lab``; that check only acts on notebooks in a folder named ``labs``. The plugin also
+starts nbval's kernels over private ipc sockets (tools.kernels says why: over TCP, two workers can race for a port).
 """
 
 from __future__ import annotations
 
+import nbval.kernel
 import pytest
+
+from tools.kernels import IpcKernelManager
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # nbval builds its kernel manager from this module attribute and offers no option to choose the transport.
+    nbval.kernel.KernelManager = IpcKernelManager
 
 
 @pytest.hookimpl(wrapper=True)

@@ -20,6 +20,8 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+from tools.kernels import AsyncIpcKernelManager
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 SOURCE_DIRS = ("lectures", "solutions", "labs")
@@ -56,7 +58,7 @@ def execute(source: Path, timeout: int = 120) -> tuple[nbformat.NotebookNode, fl
     nb = to_notebook(source)
     # The kernel inherits this: figures are embedded in the notebook (MPLBACKEND=Agg, set for tests, would drop them).
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=AsyncIpcKernelManager,
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
     client.execute()
