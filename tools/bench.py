@@ -26,6 +26,7 @@ from torch import nn
 
 from compresslab.measure import latency_ms, torch_threads
 from tools.notebooks import BUILD, ROOT, execute, sources
+from tools.tables import text_table
 
 
 def grade_labs() -> list[str]:
@@ -164,13 +165,11 @@ def module_shares(folder: Path | None = None) -> list[dict[str, object]]:
 
 def format_shares(rows: list[dict[str, object]]) -> str:
     """A plain-text table of module_shares, with the budget of 120 s of work per module."""
-    parts = ("unit_s", "lecture_s", "solution_s", "lab_nbval_s", "validate_s", "total_s")
-    lines = ["share of make test by module (seconds of work; make test runs two at once, so its wall time is less)",
-             f"{'module':<34}" + "".join(f"{p[:-2]:>12}" for p in parts) + "  within 120 s"]
-    for r in rows:
-        lines.append(f"{r['module']:<34}" + "".join(f"{r[p]:>12.1f}" for p in parts)
-                     + f"  {'yes' if r['total_s'] <= 120 else 'NO'}")
-    return "\n".join(lines)
+    parts = ("unit", "lecture", "solution", "lab_nbval", "validate", "total")
+    columns = [("module", "{module}"), *((part, "{" + part + "_s:.1f}") for part in parts),
+               ("within 120 s", lambda r: "yes" if r["total_s"] <= 120 else "NO")]
+    return text_table("share of make test by module (seconds of work; make test runs two at once, so its wall time "
+                      "is less)", columns, rows)
 
 
 def module_benches() -> list[tuple[str, object]]:
@@ -237,23 +236,16 @@ def int8_rows(width: int = INT8_WIDTH, batches: tuple[int, ...] = INT8_BATCHES, 
 def format_int8_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table of int8 timings: one line per path and batch size."""
     width, threads = rows[0]["width"], rows[0]["threads"]
-    lines = [f"int8 vs fp32: MLP {width} -> {width} -> {width} (ReLU between), {threads} thread(s), median ms",
-             f"{'path':<26} {'batch':>5} {'ms':>10} {'speed-up':>9} {'max |error|':>12}"]
-    for r in rows:
-        lines.append(f"{r['path']:<26} {r['batch']:>5} {r['ms']:>10.3f} {r['speedup']:>8.2f}x "
-                     f"{r['max_abs_error']:>12.5f}")
-    return "\n".join(lines)
+    return text_table(f"int8 vs fp32: MLP {width} -> {width} -> {width} (ReLU between), {threads} thread(s), median ms",
+                      [("path", "{path}"), ("batch", "{batch}"), ("ms", "{ms:.3f}"), ("speed-up", "{speedup:.2f}x"),
+                       ("max |error|", "{max_abs_error:.5f}")], rows)
 
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table of notebook timings."""
-    width = max(len(str(r["notebook"])) for r in rows)
-    lines = [f"{'notebook':<{width}}  {'seconds':>8}  {'budget':>7}  within",
-             f"{'-' * width}  {'-' * 8}  {'-' * 7}  ------"]
-    for r in rows:
-        lines.append(f"{r['notebook']:<{width}}  {r['seconds']:>8.1f}  {r['budget_s']:>6.0f}s  "
-                     f"{'yes' if r['ok'] else 'NO'}")
-    return "\n".join(lines)
+    return text_table("notebooks, run one at a time", [("notebook", "{notebook}"), ("seconds", "{seconds:.1f}"),
+                                                       ("budget", "{budget_s:.0f} s"),
+                                                       ("within", lambda r: "yes" if r["ok"] else "NO")], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,21 +258,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = notebook_rows(tuple(args.dirs))
     print(format_table(rows))
     grading = grading_rows()
-    print("\ngrading the reference solution      seconds   direct run   ratio   budget")
-    for r in grading:
-        print(f"{r['lab']:<34}  {r['grade_s']:>7.1f}   {r['direct_s']:>10.1f}   {r['ratio']:>5.2f}   "
-              f"< 1.5x and < 20 s: {'yes' if r['ratio'] < 1.5 and r['grade_s'] < 20 else 'NO'}")
+    print("\n" + text_table("grading the reference solution", [
+        ("lab", "{lab}"), ("seconds", "{grade_s:.1f}"), ("direct run", "{direct_s:.1f}"), ("ratio", "{ratio:.2f}"),
+        ("< 1.5x and < 20 s", lambda r: "yes" if r["ratio"] < 1.5 and r["grade_s"] < 20 else "NO")], grading))
     batches = [row for lab in grade_labs() for row in batch_rows(lab)]
-    print(f"\ngrading in a batch ({BATCH_SIZE} submissions, python -m autograder batch, {batches[0]['jobs']} jobs)")
-    print(f"{'lab':<34}  {'submissions':<11}  {'seconds':>7}  {'per submission':>14}")
-    for r in batches:
-        print(f"{r['lab']:<34}  {r['submissions']:<11}  {r['seconds']:>7.1f}  {r['per_submission_s']:>12.2f} s"
-              + ("   (fixed cost per grading; budget 1 s)" if r["submissions"] == "empty" else ""))
+    print("\n" + text_table(
+        f"grading in a batch ({BATCH_SIZE} submissions, python -m autograder batch, {batches[0]['jobs']} jobs; "
+        "an empty lab's time is the fixed cost per grading, budget 1 s)",
+        [("lab", "{lab}"), ("submissions", "{submissions}"), ("seconds", "{seconds:.1f}"),
+         ("per submission", "{per_submission_s:.2f} s")], batches))
     timings = recorded_timings()
     if timings["validate"]:
-        print("\nvalidate (from its last run)        mutants   seconds   per graded submission")
-        for v in timings["validate"]:
-            print(f"{v['lab']:<34}  {v['mutants']:>7}   {v['seconds']:>7.1f}   {v['seconds_per_submission']:>8.2f} s")
+        print("\n" + text_table("validate (from its last run)", [
+            ("lab", "{lab}"), ("mutants", "{mutants}"), ("seconds", "{seconds:.1f}"),
+            ("per graded submission", "{seconds_per_submission:.2f} s")], timings["validate"]))
     if timings["make_test_seconds"]:
         print("\nmake test by part (from its last run): " + ", ".join(
             f"{part} {seconds} s" for part, seconds in timings["make_test_seconds"].items()))

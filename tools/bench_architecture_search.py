@@ -16,6 +16,7 @@ import torch
 
 from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 15
@@ -51,12 +52,9 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: per depth, the MAC and latency ranges and Kendall's tau of MACs against latency."""
-    lines = [f"architecture search (module 10), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms",
-             f"{'depth':<6} {'n':>3} {'MACs':>19} {'latency ms':>17} {'tau(MACs, ms)':>14}"]
-    for r in rows:
-        lines.append(f"{r['depth']:<6} {r['n']:>3} {r['macs_min']:>9,}-{r['macs_max']:<9,} "
-                     f"{r['ms_min']:>8.3f}-{r['ms_max']:<8.3f} {r['tau']:>14.3f}")
-    return "\n".join(lines)
+    title = f"architecture search (module 10), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms"
+    return text_table(title, [("depth", "{depth}"), ("n", "{n}"), ("MACs", "{macs_min:,}-{macs_max:,}"),
+                              ("latency ms", "{ms_min:.3f}-{ms_max:.3f}"), ("tau(MACs, ms)", "{tau:.3f}")], rows)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from torch import nn
 from compresslab.data import load_digits_dataset, make_loaders
 from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 30
@@ -76,13 +77,11 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: one line per batch, full forward time, early-exit time, MACs ratio and speed-up."""
-    lines = [f"dynamic computation (module 09), {rows[0]['threads']} thread(s), max-prob threshold "
-             f"{rows[0]['threshold']}, median ms",
-             f"{'case':<12} {'model':<22} {'batch':>6} {'full':>9} {'early':>9} {'MACs':>7} {'speed-up':>9}"]
-    for r in rows:
-        lines.append(f"{r['case']:<12} {r['model']:<22} {r['batch']:>6} {r['full_ms']:>9.3f} {r['early_ms']:>9.3f} "
-                     f"{r['macs_ratio']:>7.1%} {r['speedup']:>8.2f}x")
-    return "\n".join(lines)
+    title = (f"dynamic computation (module 09), {rows[0]['threads']} thread(s), max-prob threshold "
+             f"{rows[0]['threshold']}, median ms")
+    return text_table(title, [("case", "{case}"), ("model", "{model}"), ("batch", "{batch}"), ("full", "{full_ms:.3f}"),
+                              ("early", "{early_ms:.3f}"), ("MACs", "{macs_ratio:.1%}"),
+                              ("speed-up", "{speedup:.2f}x")], rows)
 
 
 if __name__ == "__main__":

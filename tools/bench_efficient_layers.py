@@ -15,6 +15,7 @@ from torch import nn
 from compresslab.efficient_layers import DepthwiseSeparableConv2d
 from compresslab.measure import count_macs, latency_ms, torch_threads
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 30
@@ -48,12 +49,10 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: one line per case, with the MAC ratio next to the measured speedup."""
-    lines = [f"efficient layers (module 08), {rows[0]['threads']} thread(s), median ms",
-             f"{'case':<24} {'layer':<36} {'input':<12} {'MACs /':>7} {'baseline':>9} {'layer':>9} {'speed-up':>9}"]
-    for r in rows:
-        lines.append(f"{r['case']:<24} {r['layer']:<36} {r['input']:<12} {r['mac_ratio']:>6.1f}x "
-                     f"{r['baseline_ms']:>9.3f} {r['layer_ms']:>9.3f} {r['speedup']:>8.2f}x")
-    return "\n".join(lines)
+    title = f"efficient layers (module 08), {rows[0]['threads']} thread(s), median ms"
+    return text_table(title, [("case", "{case}"), ("layer", "{layer}"), ("input", "{input}"),
+                              ("MACs /", "{mac_ratio:.1f}x"), ("baseline", "{baseline_ms:.3f}"),
+                              ("layer ms", "{layer_ms:.3f}"), ("speed-up", "{speedup:.2f}x")], rows)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from compresslab.data import load_digits_dataset
 from compresslab.measure import latency_ms, torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 5
@@ -73,13 +74,10 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: one line per case with its median time, and the ratio of each pair."""
-    lines = [f"lottery tickets (module 05), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms",
-             f"{'case':<24} {'model':<30} {'ms':>10}"]
-    for r in rows:
-        lines.append(f"{r['case']:<24} {r['model']:<30} {r['ms']:>10.3f}")
-    lines.append(f"a 7.5% ticket's epoch takes {rows[1]['ms'] / rows[0]['ms']:.2f}x the dense epoch (the masks are "
-                 f"dense); a supermask step takes {rows[3]['ms'] / rows[2]['ms']:.2f}x a plain step")
-    return "\n".join(lines)
+    title = f"lottery tickets (module 05), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms"
+    table = text_table(title, [("case", "{case}"), ("model", "{model}"), ("ms", "{ms:.3f}")], rows)
+    return (f"{table}\na 7.5% ticket's epoch takes {rows[1]['ms'] / rows[0]['ms']:.2f}x the dense epoch (the masks "
+            f"are dense); a supermask step takes {rows[3]['ms'] / rows[2]['ms']:.2f}x a plain step")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import torch
 from compresslab.measure import latency_ms, torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 20
@@ -54,12 +55,9 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: one line per case, dense time, pruned time and the measured speed-up."""
-    lines = [f"pruning (module 04), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms",
-             f"{'case':<18} {'model':<32} {'dense':>9} {'pruned':>9} {'speed-up':>9}"]
-    for r in rows:
-        lines.append(f"{r['case']:<18} {r['model']:<32} {r['baseline_ms']:>9.3f} {r['pruned_ms']:>9.3f} "
-                     f"{r['speedup']:>8.2f}x")
-    return "\n".join(lines)
+    title = f"pruning (module 04), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, median ms"
+    return text_table(title, [("case", "{case}"), ("model", "{model}"), ("dense", "{baseline_ms:.3f}"),
+                              ("pruned", "{pruned_ms:.3f}"), ("speed-up", "{speedup:.2f}x")], rows)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from torch import nn
 from compresslab.measure import torch_threads
 from compresslab.models import mlp
 from tools.nbload import load_solution
+from tools.tables import text_table
 
 THREADS = 1
 REPEATS = 30
@@ -75,13 +76,11 @@ def rows() -> list[dict[str, object]]:
 
 def format_table(rows: list[dict[str, object]]) -> str:
     """A plain-text table: one line per model, the median step times and the slowdowns against float."""
-    lines = [f"quantization-aware training (module 03), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, "
-             f"{rows[0]['bits']} bits, median ms per Adam step",
-             f"{'model':<16} {'float':>9} {'QAT':>9} {'LSQ':>9} {'QAT/float':>10} {'LSQ/float':>10}"]
-    for r in rows:
-        lines.append(f"{r['model']:<16} {r['float_ms']:>9.3f} {r['qat_ms']:>9.3f} {r['lsq_ms']:>9.3f} "
-                     f"{r['qat_slowdown']:>9.2f}x {r['lsq_slowdown']:>9.2f}x")
-    return "\n".join(lines)
+    title = (f"quantization-aware training (module 03), {rows[0]['threads']} thread(s), batch {rows[0]['batch']}, "
+             f"{rows[0]['bits']} bits, median ms per Adam step")
+    return text_table(title, [("model", "{model}"), ("float", "{float_ms:.3f}"), ("QAT", "{qat_ms:.3f}"),
+                              ("LSQ", "{lsq_ms:.3f}"), ("QAT/float", "{qat_slowdown:.2f}x"),
+                              ("LSQ/float", "{lsq_slowdown:.2f}x")], rows)
 
 
 if __name__ == "__main__":
