@@ -37,9 +37,9 @@ seed_everything(0)
 
 
 def check_bits(name: str, value) -> int:
-    """int(value), or ValueError naming `name` unless value is an int (not bool) in [1, 16]."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 16:
-        raise ValueError(f"{name} must be an int in [1, 16], got {value!r}")
+    """int(value), or ValueError naming `name` unless value is an int (not bool) in [2, 16]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 2 <= value <= 16:
+        raise ValueError(f"{name} must be an int in [2, 16], got {value!r}")
     return int(value)
 
 

@@ -37,9 +37,9 @@ seed_everything(0)
 
 
 def check_bits(name: str, value) -> int:
-    """int(value), or ValueError naming `name` unless value is an int (not bool) in [1, 16]."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 16:
-        raise ValueError(f"{name} must be an int in [1, 16], got {value!r}")
+    """int(value), or ValueError naming `name` unless value is an int (not bool) in [2, 16]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 2 <= value <= 16:
+        raise ValueError(f"{name} must be an int in [2, 16], got {value!r}")
     return int(value)
 
 
@@ -178,10 +178,7 @@ class QuantLinear(nn.Linear):
     def _init_quant(self, bits_w: int, bits_a: int) -> None:
         ### BEGIN SOLUTION
         ### HINT: Task 3: check bits_w, bits_a; buffers act_min, act_max, initialized.
-        for name, b in (("bits_w", bits_w), ("bits_a", bits_a)):
-            if check_bits(name, b) < 2:
-                raise ValueError(f"{name} must be an int in [2, 16], got {b!r}")
-        self.bits_w, self.bits_a = int(bits_w), int(bits_a)
+        self.bits_w, self.bits_a = check_bits("bits_w", bits_w), check_bits("bits_a", bits_a)
         self.register_buffer("act_min", torch.zeros(()))
         self.register_buffer("act_max", torch.zeros(()))
         self.register_buffer("initialized", torch.tensor(False))
@@ -272,9 +269,8 @@ def prepare_qat(model: nn.Module, bits_w: int, bits_a: int, keep_first_last: boo
     """A copy of model with every nn.Linear / nn.Conv2d (nested too) replaced by its fake-quantized version."""
     ### BEGIN SOLUTION
     ### HINT: Task 4: deepcopy; for each Linear/Conv2d name build a Quant layer, setattr.
-    for name, b in (("bits_w", bits_w), ("bits_a", bits_a)):
-        if check_bits(name, b) < 2:
-            raise ValueError(f"{name} must be an int in [2, 16], got {b!r}")
+    check_bits("bits_w", bits_w)
+    check_bits("bits_a", bits_a)
     model = copy.deepcopy(model)
     names = [n for n, m in model.named_modules() if type(m) in (nn.Linear, nn.Conv2d)]
     if keep_first_last:
@@ -334,8 +330,6 @@ class LsqQuantizer(nn.Module):
         ### BEGIN SOLUTION
         ### HINT: Task 5: code range; a step Parameter of shape (1,); an initialized buffer.
         bits = check_bits("bits", bits)
-        if bits < 2:
-            raise ValueError(f"bits must be an int in [2, 16], got {bits}")
         self.bits, self.signed = bits, bool(signed)
         self.qmin, self.qmax = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
         self.step = nn.Parameter(torch.ones(1))
@@ -396,9 +390,7 @@ class PACT(nn.Module):
         ### BEGIN SOLUTION
         ### HINT: Task 6: check bits and alpha; alpha is an nn.Parameter of shape ().
         bits = check_bits("bits", bits)
-        if bits < 2:
-            raise ValueError(f"bits must be an int in [2, 16], got {bits}")
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+        if isinstance(alpha, bool) or not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
             raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
         self.bits = bits
         self.alpha = nn.Parameter(torch.tensor(float(alpha)))

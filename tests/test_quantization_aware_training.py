@@ -181,6 +181,21 @@ def test_binarize_and_binary_linear(sol):
     assert layer.weight.abs().max() <= 1.0
 
 
+@pytest.mark.parametrize("build,message", [
+    (lambda sol: sol.QuantLinear(3, 2, bits_w=1), r"bits_w must be an int in \[2, 16\]"),
+    (lambda sol: sol.QuantConv2d(1, 2, 3, bits_a=17), r"bits_a must be an int in \[2, 16\]"),
+    (lambda sol: sol.QuantLinear(3, 2, bits_a=4.0), r"bits_a must be an int in \[2, 16\]"),
+    (lambda sol: sol.prepare_qat(nn.Linear(2, 2), 4, True), r"bits_a must be an int in \[2, 16\]"),
+    (lambda sol: sol.LsqQuantizer(1), r"bits must be an int in \[2, 16\]"),
+    (lambda sol: sol.PACT(17), r"bits must be an int in \[2, 16\]"),
+    (lambda sol: sol.PACT(4, alpha=0.0), "alpha must be positive"),
+    (lambda sol: sol.PACT(4, alpha=True), "alpha must be positive"),
+])
+def test_constructors_reject_bad_bits_and_alpha(sol, build, message):
+    with pytest.raises(ValueError, match=message):
+        build(sol)
+
+
 def test_lab_is_current_and_lab_does_not_import_its_own_export():
     from tools.labgen import generate_lab
 

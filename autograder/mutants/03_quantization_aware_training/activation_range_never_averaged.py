@@ -19,10 +19,7 @@ class QuantLinear(nn.Linear):
         self._init_quant(bits_w, bits_a)
 
     def _init_quant(self, bits_w: int, bits_a: int) -> None:
-        for name, b in (("bits_w", bits_w), ("bits_a", bits_a)):
-            if check_bits(name, b) < 2:
-                raise ValueError(f"{name} must be an int in [2, 16], got {b!r}")
-        self.bits_w, self.bits_a = int(bits_w), int(bits_a)
+        self.bits_w, self.bits_a = check_bits("bits_w", bits_w), check_bits("bits_a", bits_a)
         self.register_buffer("act_min", torch.zeros(()))
         self.register_buffer("act_max", torch.zeros(()))
         self.register_buffer("initialized", torch.tensor(False))

@@ -17,8 +17,6 @@ class LsqQuantizer(nn.Module):
     def __init__(self, bits: int, signed: bool = True):
         super().__init__()
         bits = check_bits("bits", bits)
-        if bits < 2:
-            raise ValueError(f"bits must be an int in [2, 16], got {bits}")
         self.bits, self.signed = bits, bool(signed)
         self.qmin, self.qmax = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
         self.step = nn.Parameter(torch.ones(1))

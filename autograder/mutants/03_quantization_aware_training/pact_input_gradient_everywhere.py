@@ -17,9 +17,7 @@ class PACT(nn.Module):
     def __init__(self, bits: int, alpha: float = 10.0):
         super().__init__()
         bits = check_bits("bits", bits)
-        if bits < 2:
-            raise ValueError(f"bits must be an int in [2, 16], got {bits}")
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+        if isinstance(alpha, bool) or not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
             raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
         self.bits = bits
         self.alpha = nn.Parameter(torch.tensor(float(alpha)))

@@ -9,9 +9,8 @@ from torch import nn
 
 
 def prepare_qat(model, bits_w, bits_a, keep_first_last=False):
-    for name, b in (("bits_w", bits_w), ("bits_a", bits_a)):
-        if check_bits(name, b) < 2:
-            raise ValueError(f"{name} must be an int in [2, 16], got {b!r}")
+    check_bits("bits_w", bits_w)
+    check_bits("bits_a", bits_a)
     names = [n for n, m in model.named_modules() if type(m) in (nn.Linear, nn.Conv2d)]
     for name in names:
         m = model.get_submodule(name)
