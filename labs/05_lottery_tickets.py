@@ -14,7 +14,8 @@
 #
 # **Conventions.** The *prunable* weights of a model are its parameters whose name ends in `weight` and that have at
 # least two dimensions (the weights of `nn.Linear` and `nn.Conv2d`), in `named_parameters()` order; a list of masks
-# has one `torch.bool` tensor per prunable weight, `True` where a weight is kept. Biases are never pruned.
+# has one `torch.bool` tensor per prunable weight, `True` where a weight is kept. Biases are never pruned. The first
+# cell's `check_masks(shapes, masks)` raises the `ValueError` naming `masks` that Tasks 1 to 3 ask for.
 #
 # **How to check your work.** Every task ends in a check cell; the autograder runs hidden tests with other inputs and
 # edge cases, so follow each docstring exactly: a `ValueError` message must name the bad argument. Cells tagged
@@ -44,6 +45,15 @@ def prunable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 def kept_fraction(masks) -> float:
     """Kept weights over all weights of a list of masks."""
     return sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+
+
+def check_masks(shapes: list, masks) -> None:
+    """ValueError naming masks unless `masks` holds one mask per shape in `shapes`, of that shape (the tasks' check)."""
+    if len(masks) != len(shapes):
+        raise ValueError(f"masks: {len(masks)} masks for {len(shapes)} prunable weights")
+    for i, (shape, m) in enumerate(zip(shapes, masks)):
+        if tuple(np.shape(m)) != tuple(shape):
+            raise ValueError(f"masks[{i}] has shape {tuple(np.shape(m))}, its weight {tuple(shape)}")
 
 
 digits = load_digits_dataset()
@@ -149,7 +159,10 @@ def rewind(model: nn.Module, init_state: dict, masks) -> nn.Module:
 
 
 def random_reinit(model: nn.Module, masks, generator: torch.Generator) -> nn.Module:
-    """New U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights and biases from generator, the same masks; in place."""
+    """New U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights and biases from generator, the same masks; in place.
+
+    Raises ValueError naming masks when there is not one mask per prunable weight of the right shape.
+    """
     raise NotImplementedError("Task 2: per Linear/Conv2d, weight then bias from torch.rand; then re-mask.")
 
 
@@ -220,7 +233,7 @@ print("distinct magnitudes per layer:", [len(torch.unique(signed[k].abs())) for 
 class SupermaskLinear(nn.Module):
     """y = x @ (weight * topk_mask(scores)).T with a frozen weight and a straight-through top-k on the scores.
 
-    in_features, out_features: ints >= 1. keep: fraction of weights kept, in (0, 1]; ValueError naming keep.
+    in_features, out_features: ints >= 1; keep: fraction of weights kept, in (0, 1]; ValueError naming the argument.
     Attributes: weight (out, in), not trainable; scores (out, in), an nn.Parameter. mask() returns the current
     torch.bool mask.
     """
@@ -228,7 +241,7 @@ class SupermaskLinear(nn.Module):
     def __init__(self, in_features: int, out_features: int, keep: float = 0.5,
                  generator: torch.Generator | None = None):
         super().__init__()
-        raise NotImplementedError("Task 4: check keep; draw weight then scores; freeze the weight.")
+        raise NotImplementedError("Task 4: check the sizes and keep; draw weight then scores; freeze the weight.")
 
     def mask(self) -> torch.Tensor:
         """torch.bool (out, in): True at the round(keep * n) highest scores (at least one)."""
@@ -325,8 +338,9 @@ for rec in tickets[1:]:
     ahead.append(rec["test_acc"] > reinit_acc)
     print(f"{rec['fraction_left']:6.1%} left: ticket {rec['test_acc']:.2%} (early stop at {rec['early_stop_iter']}),"
           f" random re-init {reinit_acc:.2%}")
+se = math.sqrt(tickets[0]["test_acc"] * (1 - tickets[0]["test_acc"]) / len(y_test))  # binomial standard error
 print(f"dense: {tickets[0]['test_acc']:.2%}; the ticket beats its re-initialization at {sum(ahead)} of {len(ahead)} "
-      "levels (one seed: differences under about one point are noise on 360 test digits)")
+      f"levels (one seed: differences under {se:.2%}, one standard error on {len(y_test)} test digits, are noise)")
 
 # %% tags=["slow", "raises-exception"]
 torch.manual_seed(0)

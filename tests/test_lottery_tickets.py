@@ -170,3 +170,31 @@ def test_find_ticket_on_the_digits_keeps_accuracy(sol):
                               rounds=2, rate=0.5)
     assert records[0]["test_acc"] > 0.85 and records[2]["test_acc"] > records[0]["test_acc"] - 0.05, records
     assert 0 < records[2]["early_stop_iter"] <= 8 * 20
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def test_bad_arguments_raise_value_errors_naming_them(sol):
+    net = sol.mlp([4, 3, 2], seed=10)
+    init = copy.deepcopy(net.state_dict())
+    weights = [p.detach() for _, p in sol.prunable(net)]
+    masks = [torch.ones_like(w, dtype=torch.bool) for w in weights]
+    broadcastable = [masks[0][:1], masks[1]]  # (1, 4) would broadcast silently against a (3, 4) weight
+    cases = [
+        (sol.imp_round, (weights, masks, 1.0), "rate"), (sol.imp_round, (weights, masks, 0.2, -0.5), "output_rate"),
+        (sol.imp_round, (weights, masks[:1], 0.2), "masks"), (sol.imp_round, (weights, broadcastable, 0.2), "masks"),
+        (sol.rewind, (net, init, broadcastable), "masks"), (sol.rewind, (net, init, masks[:1]), "masks"),
+        (sol.random_reinit, (net, broadcastable, torch.Generator()), "masks"),
+        (sol.random_reinit, (net, masks + masks[:1], torch.Generator()), "masks"),
+        (sol.signs_only, (init, broadcastable), "masks"),
+        (sol.SupermaskLinear, (0, 3), "in_features"), (sol.SupermaskLinear, (3, 2, 0.0), "keep"),
+        (sol.SupermaskLinear, (3, 2.0), "out_features"),
+        (sol.find_ticket, (lambda: net, None, -1, 0.2), "rounds"),
+        (sol.find_ticket, (lambda: net, None, 1, 0.0), "rate"),
+        (sol.find_ticket, (lambda: net, None, 1, 0.2, 1.5), "rewind_step"),
+    ]
+    for fn, args, name in cases:
+        with pytest.raises(ValueError, match=name):
+            fn(*args)
+    assert all(torch.equal(v, init[k]) for k, v in net.state_dict().items()), "a rejected call leaves the model as is"
