@@ -190,3 +190,28 @@ def test_bench_rows_and_table(monkeypatch):
     everything = (64 * 32 + 3 * 32 * 10 + 2 * 32 * 32) / (64 * 32 + 2 * 32 * 32 + 32 * 10)  # all blocks and heads
     assert all(0 < r["macs_ratio"] <= round(everything, 3) and r["speedup"] > 0 for r in rows), rows
     assert "dynamic computation (module 09)" in bench.format_table(rows)
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def test_bad_arguments_raise_value_errors_naming_them(sol):
+    p = np.full((3, 2), 0.5)
+    logits = [torch.zeros(2, 3), torch.zeros(2, 3)]
+    layer = sol.SlimmableLinear(4, 3)
+    cases = [
+        (sol.entropy, (np.array([0.5, -0.1, 0.6]),), "p"), (sol.entropy, (np.array([np.inf, 1.0]),), "p"),
+        (sol.exit_decisions, ([p], 0.5, "margin"), "rule"), (sol.exit_decisions, ([], 0.5), "probs_per_exit"),
+        (sol.exit_decisions, ([p, p[:2]], 0.5), "probs_per_exit"),
+        (sol.average_macs, (np.array([-1]), [1, 2]), "exit_index"),
+        (sol.average_macs, (np.array([], dtype=np.int64), [1, 2]), "exit_index"),
+        (sol.threshold_sweep, ([p, p], np.zeros(2, dtype=np.int64), [0.5], [1, 2]), "labels"),
+        (sol.threshold_sweep, ([p, p], np.zeros((3, 1), dtype=np.int64), [0.5], [1, 2]), "labels"),
+        (sol.MultiExitMLP, (4, ()), "hidden"),
+        (sol.multi_exit_loss, (logits, torch.tensor([0, 1]), [1.0]), "weights"),
+        (sol.early_exit_predict, (sol.MultiExitMLP(4, (5,), 3), torch.zeros(2, 4), 0.5, "margin"), "rule"),
+        (layer, (torch.zeros(2, 5),), "x"), (sol.SlimmableMLP((4, 3, 2)).set_width, (1.5,), "width_mult"),
+    ]
+    for fn, args, name in cases:
+        with pytest.raises(ValueError, match=name):
+            fn(*args)
