@@ -198,14 +198,14 @@ print("200 mutations, each differing in exactly one choice; the parent is unchan
 # %% [markdown]
 # ## Task 4: regularized evolution (Real et al. 2019, Algorithm 1)
 #
-# Keep a queue `population` of (architecture, fitness) pairs and a list `history`:
+# Keep a queue `population` of (architecture, fitness) pairs, oldest first, and a list `history`:
 #
 # 1. while fewer than `population_size` architectures were evaluated (and fewer than `cycles`): sample one with
 #    `sample_architecture(space, rng)`, evaluate it, append it to both;
 # 2. while fewer than `cycles` were evaluated: draw `sample_size` members of the population uniformly **with
-#    replacement**, `rng.integers(len(population), size=sample_size)`; the parent is the fittest of them (the first in
-#    draw order on ties); the child is `mutate(parent, space, rng)`; evaluate it, append it to both, and remove the
-#    **oldest** member of the population (aging), not the worst.
+#    replacement**, the positions `rng.integers(len(population), size=sample_size)` of the queue (0 is the oldest);
+#    the parent is the fittest of them (the first in draw order on ties); the child is `mutate(parent, space, rng)`;
+#    evaluate it, append it to both, and remove the **oldest** member of the population (aging), not the worst.
 #
 # Return `history`, the `cycles` (architecture, fitness) pairs in evaluation order; `fitness` is called exactly
 # `cycles` times. `population_size`, `cycles` and `sample_size` are ints >= 1 with
@@ -248,7 +248,8 @@ print(f"evolution: best toy fitness {best_random:.1f} after the random start, {b
 #
 # A point (accuracy, cost) **dominates** another when it is at least as accurate and at most as costly, and better in
 # one of the two. `pareto_front` returns the indices of the points that no other point dominates, ordered by cost
-# (ties by index). Two identical points do not dominate each other: both stay.
+# (ties by index). Two identical points do not dominate each other: both stay. A point that is not a pair raises
+# `ValueError` naming `points`.
 
 # %%
 def mnas_reward(acc: float, latency: float, target: float, alpha: float = -0.07, beta: float = -0.07) -> float:
@@ -268,6 +269,7 @@ assert mnas_reward(0.9, 0.5, 1.0, alpha=0.0, beta=-1.0) == 0.9 and mnas_reward(0
 check_raises(mnas_reward, 0.9, 0.0, 1.0, names="latency")
 pts = [(0.90, 10.0), (0.95, 20.0), (0.85, 12.0), (0.95, 30.0), (0.97, 40.0), (0.90, 10.0)]
 assert pareto_front(pts) == [0, 5, 1, 4], pareto_front(pts)
+check_raises(pareto_front, [(0.9, 10.0, 1.0)], names="points")
 print("reward at 2x the target: soft", round(mnas_reward(0.9, 2.0, 1.0), 4), "hard",
       mnas_reward(0.9, 2.0, 1.0, 0.0, -1.0), "; front", pareto_front(pts))
 
@@ -352,7 +354,7 @@ print("the supernet's forward equals its extracted sub-networks; they share the 
 # ## Your search on the digits
 #
 # The supernet, trained for a few epochs with the sandwich rule (the largest, the smallest and two random
-# sub-networks each step), scores sub-networks on the validation digits in milliseconds: the fitness of an
+# sub-networks each step), scores sub-networks on the validation digits without training them: the fitness of an
 # evolution under a MAC budget of 20,000 (an architecture above it scores 0).
 
 # %% tags=["slow", "raises-exception"]

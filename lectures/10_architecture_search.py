@@ -60,7 +60,7 @@ def separable_cnn() -> nn.Sequential:
 def train_and_test(model: nn.Module) -> dict:
     fit(model, loaders["train"], epochs=STANDALONE_EPOCHS, lr=3e-3, seed=0)
     return {"val": evaluate(model, loaders["val"])["accuracy"], "test": evaluate(model, loaders["test"])["accuracy"],
-            "params": count_parameters(model), "macs": count_macs(model, (64,))}
+            "params": count_parameters(model), "macs": count_macs(model, (64,)), "model": model.eval()}
 
 
 hand = {"digits_cnn": train_and_test(nn.Sequential(nn.Unflatten(1, (1, 8, 8)), digits_cnn((16, 32)))),
@@ -115,8 +115,8 @@ print(build_model(example))
 # %% [markdown]
 # ## Cost models: counted MACs against measured latency
 #
-# A search needs the cost of thousands of candidates, so it uses a **proxy**: MACs or parameters, counted without
-# running anything, instead of latency measured on the target device. MnasNet argues for measured latency because the
+# A search needs the cost of thousands of candidates, so it uses a **proxy**: MACs or parameters, counted rather than
+# timed, in place of latency measured on the target device. MnasNet argues for measured latency because the
 # two disagree (Tan et al. 2019, Section 1). Here is how well they agree on this CPU, one thread, batch 64, over 40
 # sampled architectures. A block's MACs follow module 08's `conv_macs`; for one block type we check that against
 # counting through the model.
@@ -139,8 +139,8 @@ print(f"CPU: {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()
       f"{macs.min():,.0f} to {macs.max():,.0f}, latency from {lat.min():.3f} to {lat.max():.3f} ms")
 
 # %% [markdown]
-# **Kendall's tau** measures how well one ranking predicts another: over all pairs, the concordant ones (both
-# quantities order the pair the same way) minus the discordant ones, over the number of pairs,
+# **Kendall's tau** measures how well one ranking predicts another. Of the $n(n-1)/2$ pairs of $n$ architectures,
+# $P$ are concordant (both quantities order the pair the same way) and $Q$ discordant (they order it oppositely):
 # $$\tau_a = \frac{P - Q}{n(n-1)/2}.$$
 # With ties, `scipy.stats.kendalltau` returns $\tau_b$, which corrects the denominator for tied pairs (the lab).
 # On data without ties the two agree.
@@ -189,8 +189,8 @@ plt.show()
 # Single-path one-shot (Guo et al. 2020) trains such shared weights by sampling sub-networks uniformly. Here each
 # step sums the gradients of the largest, the smallest and four random sub-networks: the "sandwich rule" of
 # universally slimmable networks (Yu and Huang 2019). A candidate is then scored on the validation digits with the
-# inherited weights, in milliseconds. Here `forward` takes the architecture; the lab's supernet also extracts a
-# sub-network as a stand-alone module.
+# inherited weights, without training it (the search cell below prints the time per candidate). Here `forward`
+# takes the architecture; the lab's supernet also extracts a sub-network as a stand-alone module.
 
 # %%
 class SuperNet(nn.Module):
@@ -302,7 +302,9 @@ t0 = time.perf_counter()
 runs = {"random": [random_search(EVALUATIONS, np.random.default_rng(s)) for s in range(SEEDS)],
         "evolution": [aging_evolution(EVALUATIONS, np.random.default_rng(s)) for s in range(SEEDS)]}
 curves = {k: np.array([np.maximum.accumulate([f for _, f in h]) for h in v]) for k, v in runs.items()}
-print(f"{2 * SEEDS} searches of {EVALUATIONS} evaluations in {time.perf_counter() - t0:.1f} s")
+search_seconds = time.perf_counter() - t0
+print(f"{2 * SEEDS} searches of {EVALUATIONS} evaluations in {search_seconds:.1f} s, "
+      f"{1000 * search_seconds / (2 * SEEDS * EVALUATIONS):.1f} ms per evaluated architecture")
 for k, c in curves.items():
     print(f"{k:>9}: best inherited accuracy under the budget, mean (min-max) over {SEEDS} seeds, after " + ", ".join(
         f"{n}: {c[:, n - 1].mean():.2%} ({c[:, n - 1].min():.2%}-{c[:, n - 1].max():.2%})"
@@ -334,7 +336,8 @@ plt.show()
 # %% [markdown]
 # ## MnasNet's reward and the Pareto front
 #
-# A hard budget throws away every network just above it. MnasNet (Tan et al. 2019, Eq. 2) instead maximizes
+# A hard budget throws away every network just above it. MnasNet (Tan et al. 2019, Eq. 2) instead maximizes, over
+# models $m$ of accuracy $\text{ACC}(m)$ and latency $\text{LAT}(m)$,
 # $$\text{ACC}(m) \times \left[\frac{\text{LAT}(m)}{T}\right]^{w},\qquad
 #   w = \begin{cases}\alpha & \text{LAT}(m) \le T\\ \beta & \text{otherwise,}\end{cases}$$
 # with the target $T$. The **soft** constraint $\alpha = \beta = -0.07$ makes a network twice as slow worth
@@ -358,14 +361,12 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 
 
 assert abs(mnas_reward(0.9, 2.0, 1.0) - 0.9 * 2 ** -0.07) < 1e-12
-candidates = {str(a): (a, inherited_accuracy(a)) for h in runs["evolution"] + [[(s, 0) for s in sampled]] for a, _ in h}
-archs = [a for a, _ in candidates.values()]
-points = [(acc, mac_cache.get(str(a)) or count_macs(build_model(a), (64,))) for a, acc in candidates.values()]
+archs = list({str(a): a for a in [a for h in runs["evolution"] for a, _ in h] + sampled}.values())
+points = [(inherited_accuracy(a), mac_cache.get(str(a)) or count_macs(build_model(a), (64,))) for a in archs]
 front = pareto_front(points)
-reward = [mnas_reward(acc, cost, BUDGET) for acc, cost in points]
-best_soft = archs[int(np.argmax(reward))]
+best_soft = max(points, key=lambda p: mnas_reward(p[0], p[1], BUDGET))
 print(f"{len(points)} distinct architectures, {len(front)} on the Pareto front; the soft reward's best has "
-      f"{count_macs(build_model(best_soft), (64,)):,} MACs against a budget of {BUDGET:,}")
+      f"{best_soft[1]:,} MACs against a budget of {BUDGET:,}")
 
 # %% tags=["slow"]
 fig, ax = new_axes("Accuracy against MACs: sampled and evolved architectures", "MACs (log scale)",
@@ -401,19 +402,16 @@ print(f"Kendall's tau, inherited against stand-alone validation accuracy over {l
 # ## The found network against the hand-designed ones
 #
 # The best architecture under the budget found by evolution (over its seeds), trained from scratch like the others; test
-# accuracy comes with its binomial standard error $\sqrt{p(1-p)/n}$ on the $n$ test digits.
+# accuracy $p$ comes with its binomial standard error $\sqrt{p(1-p)/n}$ on the $n$ test digits.
 
 # %%
 found = max((p for h in runs["evolution"] for p in h), key=lambda p: p[1])[0]
 rows = {**hand, "found by evolution": train_and_test(build_model(found))}
-fresh = {"digits_cnn": lambda: nn.Sequential(nn.Unflatten(1, (1, 8, 8)), digits_cnn((16, 32))),
-         "separable CNN (08)": separable_cnn, "found by evolution": lambda: build_model(found)}
 n_test = len(digits.test)
 print(f"{'model':>20} {'test acc':>14} {'params':>8} {'MACs':>8} {'latency ms':>11}")
 for name, r in rows.items():
-    model = fresh[name]().eval()  # latency does not depend on the trained values
     se = np.sqrt(r["test"] * (1 - r["test"]) / n_test)
-    r["lat"] = latency_ms(lambda model=model: model(x64), repeats=20, warmup=3)
+    r["lat"] = latency_ms(lambda model=r["model"]: model(x64), repeats=20, warmup=3)
     print(f"{name:>20} {r['test']:>8.2%} ±{se:.2%} {r['params']:>8,} {r['macs']:>8,} {r['lat']:>11.3f}")
 print("found:", found)
 diff = rows["found by evolution"]["test"] - rows["digits_cnn"]["test"]
@@ -434,11 +432,12 @@ assert f_row["macs"] <= BUDGET
 # %% [markdown]
 # ## Pitfalls
 #
-# - MACs are a proxy: the page measured how well they rank latency here; on another device the answer differs, which
-#   is why MnasNet measures latency on the phone.
+# - MACs are a proxy: the page measured how well they rank latency here; on another device the answer may differ,
+#   which is why MnasNet measures latency on the phone.
 # - Compare searches at equal numbers of evaluated architectures and over several seeds; a single run of either is
 #   mostly luck.
-# - Aging removes the oldest member. Removing the worst turns evolution greedy and lets one noisy score dominate.
+# - Aging removes the oldest member. Removing the worst instead turns evolution greedy: one lucky, noisy score can
+#   then stay in the population forever (the argument of Real et al. 2019 for aging).
 # - A supernet ranks sub-networks only as well as its correlation with stand-alone training, measured above on few
 #   networks; a small Kendall's tau over five points is noisy.
 # - A mutation must change exactly one choice; mutating to the same value wastes an evaluation.
@@ -447,9 +446,10 @@ assert f_row["macs"] <= BUDGET
 # ## Summary
 #
 # - A search space is a product of choices per block, summed over depths; an architecture is a dict and a builder.
-# - Counted MACs are cheap; their rank correlation with latency on this CPU is the number printed above.
+# - Counted MACs need no timing; their rank correlation with latency on this CPU is the number printed above.
 # - Random search is the baseline; regularized evolution mutates tournament winners and ages out the oldest.
-# - A weight-sharing supernet, trained once with the sandwich rule, scores thousands of candidates cheaply.
+# - A weight-sharing supernet, trained once with the sandwich rule, scores every candidate of a search without
+#   training it (the time per candidate is printed above).
 #
 # ## Exercises
 #

@@ -188,6 +188,27 @@ def test_kendall_tau_equals_scipy_with_ties(sol, seed):
     assert np.isnan(sol.kendall_tau([3, 3, 3, 3], [1, 2, 3, 4]))
 
 
+def test_bad_arguments_raise_value_errors_naming_them(sol):
+    rng = np.random.default_rng(0)
+    one_block = {"stem": 8, "blocks": [{"type": "conv", "kernel": 3, "width": 8}]}
+    fixed = {"stem": 8, "depths": [1], "types": ["conv"], "kernels": [3], "widths": [8]}
+    cases = [(sol.space_size, ({"stem": 8},), "space"), (sol.space_size, ({**sol.SPACE, "kernels": [4]},), "kernels"),
+             (sol.sample_architecture, ({**sol.SPACE, "widths": []}, rng), "space"),
+             (sol.arch_macs, ({"stem": 8, "blocks": []},), "arch"),
+             (sol.arch_params, ({"stem": 8, "blocks": [{"type": "conv", "kernel": 2, "width": 8}]},), "arch"),
+             (sol.mutate, (one_block, fixed, rng), "space"),
+             (sol.regularized_evolution, (sol.SPACE, len, 0, 5, 1, rng), "population_size"),
+             (sol.regularized_evolution, (sol.SPACE, len, 5, 0, 1, rng), "cycles"),
+             (sol.regularized_evolution, (sol.SPACE, len, 5, 5, 6, rng), "sample_size"),
+             (sol.mnas_reward, (1.5, 1.0, 1.0), "acc"), (sol.mnas_reward, (0.5, 0.0, 1.0), "latency"),
+             (sol.mnas_reward, (0.5, 1.0, -1.0), "target"), (sol.pareto_front, ([(0.9, 1.0, 2.0)],), "points"),
+             (sol.kendall_tau, ([1, 2], [1]), "x"), (sol.kendall_tau, ([1], [1]), "x"),
+             (sol.SuperNet(sol.SPACE).set_active, ({"stem": 8, "blocks": [one_block["blocks"][0]] * 5},), "arch")]
+    for fn, args, name in cases:
+        with pytest.raises(ValueError, match=name):
+            fn(*args)
+
+
 # ---------------------------------------------------------------- supernet
 
 

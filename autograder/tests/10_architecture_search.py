@@ -4,6 +4,11 @@ Each test's code runs in the kernel after the lab's cells and builds its own see
 the lab does not show). Expected values come from running the same code on solutions/10_architecture_search.py.
 Architectures are returned through `canon` (stem, then [type, kernel, width] per block, as plain Python values), so
 the key order or integer type of a student's dict does not matter.
+
+Three tests (12 points) check seeded outputs that follow the random draw order the lab states (sample_architecture,
+mutate, the evolution history); each function also has a test of properties that any correct draw order meets
+(coverage of the space, exactly one changed choice, aging and selection), and no other test depends on the draw
+order (the supernet tests use fixed architectures).
 """
 
 from autograder.spec import OUTCOME, Test
@@ -47,13 +52,24 @@ add("space_size_rejects_malformed", 2, OUTCOME + """\
  outcome(space_size, {**SPACE, "widths": []}, names="space")]
 """, mistake="a space without all five keys or with an empty option list must raise ValueError naming 'space'")
 
-add("sample_architecture_draw_order", 6, CANON + """\
+add("sample_architecture_draw_order", 4, CANON + """\
 small = {"stem": 6, "depths": [2, 3], "types": ["conv", "sep"], "kernels": [3, 5, 7], "widths": [4, 8, 12]}
 [canon(sample_architecture(SPACE, np.random.default_rng(10000 + s))) for s in range(4)] + \\
 [canon(sample_architecture(small, np.random.default_rng(10010 + s))) for s in range(3)]
 """, visibility="visible",
     mistake="draw with rng.integers(len(options)): first the depth, then for each block its type, kernel and width "
             "in that order; the stem is space['stem']")
+
+add("sample_architecture_covers_the_space", 2, CANON + """\
+tiny = {"stem": 4, "depths": [1, 2], "types": ["conv", "sep"], "kernels": [3], "widths": [4, 8]}
+rng = np.random.default_rng(10015)
+drawn = [canon(sample_architecture(tiny, rng)) for _ in range(400)]
+[len({str(a) for a in drawn}),
+ all(a[0] == 4 and len(a[1]) in (1, 2) and all(t in ("conv", "sep") and k == 3 and w in (4, 8) for t, k, w in a[1])
+     for a in drawn)]
+""", mistake="every sample must be an architecture of the space (its stem, an allowed depth, each block's type, "
+             "kernel and width from the lists), and every one of the 4 + 16 architectures of this small space must "
+             "come up in 400 draws")
 
 # ---------------------------------------------------------------- Task 2: build_model, arch_macs, arch_params (24)
 
@@ -85,7 +101,7 @@ add("arch_params_closed_form", 8, ARCHS + """\
 
 # ---------------------------------------------------------------- Task 3: mutate (12)
 
-add("mutate_seeded_children", 6, CANON + """\
+add("mutate_seeded_children", 4, CANON + """\
 parent = {"stem": 8, "blocks": [{"type": "sep", "kernel": 3, "width": 16}, {"type": "conv", "kernel": 5, "width": 8}]}
 rng = np.random.default_rng(10030)
 [canon(mutate(parent, SPACE, rng)) for _ in range(12)]
@@ -93,7 +109,7 @@ rng = np.random.default_rng(10030)
              "rng.integers(len(choices)); draw the new value from the other options with rng.integers(len(others)); "
              "a larger depth appends blocks drawn like sample_architecture")
 
-add("mutate_changes_exactly_one_choice", 4, CANON + """\
+add("mutate_changes_exactly_one_choice", 6, CANON + """\
 rng = np.random.default_rng(10031)
 out = []
 for s in range(40):
@@ -125,7 +141,7 @@ def score(a):
 
 '''
 
-add("evolution_history", 8, FITNESS + """\
+add("evolution_history", 4, FITNESS + """\
 out = []
 for pop, cycles, sample in ((6, 30, 3), (4, 25, 4), (10, 40, 1)):
     h = regularized_evolution(SPACE, score, pop, cycles, sample, np.random.default_rng(10040 + pop))
@@ -134,7 +150,28 @@ out
 """, visibility="visible", atol=1e-12,
     mistake="population_size random architectures first; then each cycle draws sample_size members WITH replacement "
             "(rng.integers(len(population), size=sample_size)), mutates the fittest (first on ties), appends the "
-            "child and removes the OLDEST member (popleft), not the worst")
+            "child and removes the OLDEST member (popleft), not the worst; this history also needs "
+            "sample_architecture and mutate to draw in the documented order")
+
+add("evolution_ages_and_selects", 4, CANON + """\
+def changes(a, b):
+    if len(a[1]) != len(b[1]):
+        return 1 + sum(x != y for x, y in zip(a[1], b[1]))
+    return sum(x[i] != y[i] for x, y in zip(a[1], b[1]) for i in range(3))
+
+out = []
+for s in range(3):
+    h = regularized_evolution(SPACE, lambda a: float(sum(b["width"] for b in a["blocks"])), 10, 150, 5,
+                              np.random.default_rng(10047 + s))
+    archs, fits = [canon(a) for a, _ in h], [f for _, f in h]
+    orphan = next((t for t in range(10, len(h)) if min(changes(archs[t], p) for p in archs[t - 10:t]) > 1), None)
+    out.append([len(h), orphan, sum(fits[-10:]) > sum(fits[:10])])
+out
+""", mistake="with aging the population is always the last population_size evaluated architectures, so each child "
+             "is at most one choice away from one of them (the second item of each run is the first evaluation "
+             "whose parent had already left the population; None is right); a tournament that mutates the fittest "
+             "of its sample raises the fitness (here the sum of the widths) of the last population above that of "
+             "the random start (the third item)")
 
 add("evolution_calls_fitness_cycles_times", 3, """\
 out = []
@@ -225,10 +262,10 @@ add("supernet_forward_equals_extract", 6, """\
 torch.manual_seed(10070)
 net = SuperNet(SPACE)
 x = torch.from_numpy(np.random.default_rng(10071).random((4, 64), dtype=np.float32))
-rng = np.random.default_rng(10072)
 out = []
-for _ in range(5):
-    a = sample_architecture(SPACE, rng)
+for blocks in ([("sep", 5, 32), ("conv", 3, 8), ("sep", 3, 24), ("conv", 5, 16)], [("conv", 5, 24), ("sep", 5, 32)],
+               [("sep", 3, 16), ("conv", 3, 32), ("sep", 5, 8)], [("conv", 3, 8)], [("sep", 5, 16)]):
+    a = {"stem": 8, "blocks": [{"type": t, "kernel": k, "width": w} for t, k, w in blocks]}
     net.set_active(a)
     with torch.no_grad():
         y = net(x)

@@ -1,6 +1,7 @@
 """regularized_evolution removes the least fit member instead of the oldest.
 
 Caught by: evolution_history
+           evolution_ages_and_selects
 """
 
 # ruff: noqa: F821

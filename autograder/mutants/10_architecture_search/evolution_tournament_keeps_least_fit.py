@@ -1,6 +1,7 @@
 """the tournament picks the least fit of the sample as the parent.
 
 Caught by: evolution_history
+           evolution_ages_and_selects
 """
 
 # ruff: noqa: F821

@@ -10,6 +10,8 @@ Caught by: pareto_front_ties
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     """Indices of the non-dominated (accuracy, cost) points, by increasing cost, ties by index."""
+    if any(len(p) != 2 for p in points):
+        raise ValueError(f"points must be (accuracy, cost) pairs, got {points!r}")
     pts = [(float(a), float(c)) for a, c in points]
     front = []
     for i, (a, c) in enumerate(pts):
